@@ -1,0 +1,1 @@
+"""Vietnamese licence-plate reading and grammar, importable by the box and the server (issue #7)."""
