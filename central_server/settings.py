@@ -1,0 +1,124 @@
+"""Server settings from the environment (prefix `TW_`) and an optional env file."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+MIN_SECRET_KEY_LENGTH = 32
+_PLACEHOLDER_SECRETS = frozenset({"", "changethis"})
+
+# Paths and the database URL follow `data_dir` unless set explicitly; these are their names
+# relative to it.
+_DERIVED_FROM_DATA_DIR = ("database_url", "evidence_dir", "server_key_path")
+
+
+class Settings(BaseSettings):
+    """Everything the API, ingest and scheduler processes read at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TW_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses placeholder secrets; `development` only warns.",
+    )
+    data_dir: Path = Field(
+        default=Path("./var"),
+        description="Base directory for the default database, evidence store and server key.",
+    )
+    database_url: str = Field(
+        default="sqlite:///var/trafficwatch.db",
+        description="SQLAlchemy URL; default `sqlite:///{data_dir}/trafficwatch.db`. "
+        "`postgresql://` is served through psycopg 3.",
+    )
+    evidence_dir: Path = Field(
+        default=Path("var/evidence"),
+        description="Root of the content-addressed evidence store; default `{data_dir}/evidence`.",
+    )
+    server_key_path: Path = Field(
+        default=Path("var/keys/server_ed25519.pem"),
+        description="The server's Ed25519 signing key (PEM, created on first start); "
+        "default `{data_dir}/keys/server_ed25519.pem`.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr("changethis"),
+        description="Signs session cookies and tokens; at least 32 characters outside development.",
+    )
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host.")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port.")
+    mqtt_username: str | None = Field(default=None, description="MQTT user name, if required.")
+    mqtt_password: SecretStr | None = Field(default=None, description="MQTT password.")
+    mqtt_tls: bool = Field(default=False, description="Connect to the broker over TLS.")
+    mqtt_ca_file: Path | None = Field(
+        default=None, description="CA bundle that signed the broker's certificate (with TLS)."
+    )
+    topic_prefix: str = Field(default="tw/v1", description="Prefix of every MQTT topic.")
+    ingest_shared_group: str | None = Field(
+        default=None,
+        description="When set, ingest subscribes with `$share/<group>/...` so that several "
+        "workers split the stream.",
+    )
+    ingest_workers: int = Field(default=1, ge=1, description="Ingest worker threads per process.")
+    max_clock_skew_s: float = Field(
+        default=300, gt=0, description="Capture time further than this from receipt is flagged."
+    )
+    chunk_stage_ttl_s: float = Field(
+        default=600, gt=0, description="Incomplete chunk sets older than this are discarded."
+    )
+    chunk_stage_max_bytes_per_device: int = Field(
+        default=64 * 1024 * 1024, gt=0, description="Bound on staged chunk bytes per device."
+    )
+    sequence_gap_report_after_s: float = Field(
+        default=3600, gt=0, description="A sequence gap older than this is reported as a loss."
+    )
+    api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        """Place the database, evidence and key under `data_dir` unless set explicitly."""
+        explicit = self.model_fields_set
+        derived = {
+            "database_url": f"sqlite:///{self.data_dir / 'trafficwatch.db'}",
+            "evidence_dir": self.data_dir / "evidence",
+            "server_key_path": self.data_dir / "keys" / "server_ed25519.pem",
+        }
+        for name in _DERIVED_FROM_DATA_DIR:
+            if name not in explicit:
+                object.__setattr__(self, name, derived[name])
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        """Refuse an empty, placeholder or short secret key outside development."""
+        secret = self.secret_key.get_secret_value()
+        weak = secret in _PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_KEY_LENGTH
+        if not weak:
+            return self
+        message = (
+            "TW_SECRET_KEY chưa được đặt hoặc quá ngắn (cần ít nhất "
+            f"{MIN_SECRET_KEY_LENGTH} ký tự ngẫu nhiên). TW_SECRET_KEY is unset, a placeholder or "
+            f"shorter than {MIN_SECRET_KEY_LENGTH} characters; generate one with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(48))"`.'
+        )
+        if self.environment == "development":
+            logger.warning("%s (allowed in development only)", message)
+            return self
+        raise ValueError(message)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once (env file from `TW_ENV_FILE`, else `.env`)."""
+    env_file = os.environ.get("TW_ENV_FILE", ".env")
+    return Settings(_env_file=env_file)
