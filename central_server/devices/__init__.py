@@ -1,0 +1,1 @@
+"""Devices: enrolment records, key history with sequence ranges, revocation."""

@@ -1,0 +1,1 @@
+"""The box side of trafficwatch: capture, detection, rules, evidence, outbox and publisher."""

@@ -1,0 +1,204 @@
+"""The box's MQTT connection: paho 2 with TLS, credentials, a persistent session and a last will.
+
+Reconnection is our own supervisor thread rather than paho's loop_forever: paho's
+`reconnect_delay_set` has no jitter, and a whole city of boxes coming back after a broker restart
+must not reconnect in lockstep. The delay doubles from `reconnect_min` to `reconnect_max`, each
+wait drawn between half the delay and the delay ("equal jitter"); it resets once a session is up.
+A CONNACK refusing our credentials stops the reconnecting for good and raises an alarm: hammering
+a broker with a wrong password helps nobody and may get the box banned.
+
+Remember paho's documented limits: the session lives in memory only (in-flight messages die with
+the process: the outbox is what survives), `loop_stop` does not flush, and QoS 1 may deliver twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.reasoncodes import ReasonCode
+
+from protocol.limits import DEFAULT_CHUNK_SIZE, MAX_CHUNKS, MAX_PACKET_BYTES
+from protocol.topics import DEFAULT_PREFIX, Topics, validate_device_id
+
+logger = logging.getLogger(__name__)
+
+# CONNACK reason codes (MQTT 5 numbering; paho maps the 3.1.1 return codes 4 and 5 onto them).
+_AUTH_REFUSED = {134: "bad user name or password", 135: "not authorized"}
+
+
+@dataclass(frozen=True)
+class PublisherSettings:
+    """Everything the publisher needs, as plain values (the agent maps its config onto it)."""
+
+    device_id: str
+    host: str
+    port: int = 8883
+    topic_prefix: str = DEFAULT_PREFIX
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None  # TLS when set
+    cert_file: str | None = None
+    key_file: str | None = None
+    keepalive: int = 60
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    max_in_flight: int = 4
+    puback_timeout: float = 60.0
+    reconnect_min: float = 1.0
+    reconnect_max: float = 120.0
+    poll_interval: float = 0.5
+    shutdown_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        validate_device_id(self.device_id)
+        Topics(self.topic_prefix)
+        if not 1024 <= self.chunk_size or MAX_PACKET_BYTES / self.chunk_size > MAX_CHUNKS:
+            raise ValueError(f"chunk_size {self.chunk_size} must be >= 1024 and fit MAX_CHUNKS")
+        if self.max_in_flight < 1 or not 0 < self.reconnect_min <= self.reconnect_max:
+            raise ValueError("need max_in_flight >= 1 and 0 < reconnect_min <= reconnect_max")
+
+
+class MqttLink:
+    """One paho client and the named thread that keeps it connected."""
+
+    def __init__(
+        self,
+        settings: PublisherSettings,
+        will_payload: bytes,
+        on_message: Callable[[str, bytes], None],
+        on_connected: Callable[[mqtt.Client], None],
+        stop: threading.Event,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self._stop = stop
+        self._on_message_hook = on_message
+        self._on_connected_hook = on_connected
+        self._rng = rng or random.Random()
+        self._thread: threading.Thread | None = None
+        self.connected = False
+        self.connections = 0
+        self.connect_attempts = 0
+        self.auth_refused: str | None = None
+        self.client = self._make_client(will_payload)
+
+    def _make_client(self, will_payload: bytes) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=s.device_id,
+            clean_session=False,  # the broker keeps our ack subscription and queued acks
+            protocol=mqtt.MQTTv311,
+        )
+        if s.ca_file is not None:
+            client.tls_set(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file)
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        status = self.topics.status(s.device_id)
+        client.will_set(status, will_payload, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def start(self) -> None:
+        """Start the network thread; it connects, and reconnects until stopped or refused."""
+        self._thread = threading.Thread(target=self._run, name="tw-mqtt-network", daemon=True)
+        self._thread.start()
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _p: object
+    ) -> None:
+        if reason.is_failure:
+            refusal = _AUTH_REFUSED.get(int(reason.value))
+            if refusal is not None:
+                self.auth_refused = refusal
+                logger.critical(
+                    "MQTT broker refused our credentials (%s): not reconnecting", refusal
+                )
+            else:
+                logger.warning("MQTT broker refused the connection: %s", reason)
+            return
+        self.connected = True
+        self.connections += 1
+        logger.info("MQTT connected to %s:%d", self.settings.host, self.settings.port)
+        client.subscribe(self.topics.ack(self.settings.device_id), qos=1)
+        try:
+            self._on_connected_hook(client)
+        except Exception:  # a failing hook must not take paho's thread down
+            logger.exception("on-connect hook failed")
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _p: object,
+    ) -> None:
+        if self.connected:
+            level = logging.INFO if self._stop.is_set() else logging.WARNING
+            logger.log(level, "MQTT disconnected: %s", reason)
+        self.connected = False
+
+    def _on_message(
+        self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
+    ) -> None:
+        try:
+            self._on_message_hook(message.topic, bytes(message.payload))
+        except Exception:  # never let a bad message reach paho's loop
+            logger.exception("dropping an MQTT message on %s", message.topic)
+
+    def _run(self) -> None:
+        delay = self.settings.reconnect_min
+        first = True
+        while not self._stop.is_set() and self.auth_refused is None:
+            self.connect_attempts += 1
+            try:
+                if first:
+                    self.client.connect(
+                        self.settings.host, self.settings.port, self.settings.keepalive
+                    )
+                    first = False
+                else:
+                    self.client.reconnect()
+            except (OSError, ValueError) as exc:
+                logger.warning("MQTT connect to %s failed: %s", self.settings.host, exc)
+            else:
+                before = self.connections
+                self._loop_until_down()
+                if self.connections > before:
+                    delay = self.settings.reconnect_min
+            if self._stop.is_set() or self.auth_refused is not None:
+                break
+            self._stop.wait(self._rng.uniform(delay / 2, delay))
+            delay = min(delay * 2, self.settings.reconnect_max)
+        logger.info("MQTT network thread ends")
+
+    def _loop_until_down(self) -> None:
+        # Keep serving the connection even after stop is set: close() still needs it to send
+        # the offline status and the DISCONNECT.
+        while self.client.loop(timeout=0.2) == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            pass
+        self.connected = False
+
+    def close(self, offline_payload: bytes, timeout: float) -> None:
+        """Publish the retained offline status, disconnect cleanly and join the thread."""
+        if self.connected:
+            status = self.topics.status(self.settings.device_id)
+            info = self.client.publish(status, offline_payload, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout / 2)
+            except (ValueError, RuntimeError) as exc:
+                logger.warning("offline status not sent: %s", exc)
+        self.client.disconnect()
+        if self._thread is not None:
+            self._thread.join(timeout / 2)
+            if self._thread.is_alive():
+                logger.error("MQTT network thread did not end within %.1f s", timeout / 2)
