@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from trafficwatch import __version__
 from trafficwatch.commands import COMMANDS, NOT_YET, Command
@@ -22,14 +23,14 @@ def _children(prefix: tuple[str, ...]) -> dict[str, list[Command]]:
     return groups
 
 
-def _print_help(prefix: tuple[str, ...], out: object = sys.stdout) -> None:
+def _print_help(prefix: tuple[str, ...], out: TextIO | None = None) -> None:
     """List the commands below `prefix`, one per line."""
     lines = [USAGE if not prefix else f"usage: trafficwatch {' '.join(prefix)} <subcommand>", ""]
     for cmd in COMMANDS:
         if cmd.path[: len(prefix)] == prefix and len(cmd.path) > len(prefix):
             stub = "  [chưa có / not yet]" if cmd.target == NOT_YET else ""
             lines.append(f"  {' '.join(cmd.path):<28} {cmd.help}{stub}")
-    print("\n".join(lines), file=out)  # type: ignore[call-overload]
+    print("\n".join(lines), file=out or sys.stdout)
 
 
 def _load(target: str) -> Callable[[list[str]], int]:
