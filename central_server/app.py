@@ -5,18 +5,33 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from central_server import db
+from central_server.accounts.dependencies import PUBLIC
+from central_server.accounts.passwords import make_hasher
+from central_server.accounts.settings import AuthSettings, get_auth_settings
+from central_server.api.common import install_validation_handler
+from central_server.api.routers import staff_routers
+from central_server.errors import install_error_handlers
+from central_server.evidence_store import EvidenceStore
+from central_server.models import utcnow
 from central_server.settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    *,
+    auth_settings: AuthSettings | None = None,
+    evidence_store: EvidenceStore | None = None,
+) -> FastAPI:
     """Build the application; the engine is created here unless a test passes one."""
     settings = settings or get_settings()
     engine = engine or db.make_engine(settings.database_url)
+    auth_settings = auth_settings or get_auth_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,13 +46,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.auth_settings = auth_settings
+    app.state.password_hasher = make_hasher(auth_settings)
+    app.state.clock = utcnow  # tests replace it to move time forward
+    app.state.evidence_store = evidence_store  # None: the filesystem store, opened on first use
+    install_error_handlers(app)
+    install_validation_handler(app)
+    for router in staff_routers():
+        app.include_router(router)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], dependencies=[Depends(PUBLIC)])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], dependencies=[Depends(PUBLIC)])
     def readyz() -> dict[str, str]:
         """Readiness: the database answers and its schema is current."""
         with engine.connect() as conn:

@@ -83,7 +83,7 @@ def ingest(argv: list[str]) -> int:
 
 
 def run_all(argv: list[str]) -> int:
-    """API and ingest in one process, for a small site; migrations applied first."""
+    """API, ingest and scheduler in one process, for a small site; migrations applied first."""
     parser = argparse.ArgumentParser(prog="trafficwatch server all", description=run_all.__doc__)
     parser.add_argument("--host", default=None)
     parser.add_argument("--port", type=int, default=None)
@@ -95,9 +95,14 @@ def run_all(argv: list[str]) -> int:
 
     from central_server.app import create_app
     from central_server.ingest.runner import IngestService
+    from central_server.scheduler.runner import SchedulerService
+    from central_server.server_keys import load_or_create_server_key
 
+    engine = db.make_engine(settings.database_url)
+    scheduler = SchedulerService(engine, load_or_create_server_key(settings.server_key_path))
     service = IngestService(settings)
     service.start()
+    scheduler.start()
     try:
         uvicorn.run(
             create_app(settings),
@@ -105,5 +110,8 @@ def run_all(argv: list[str]) -> int:
             port=args.port or settings.api_port,
         )
     finally:
+        # Reverse start order.
+        scheduler.stop()
         service.stop()
+        engine.dispose()
     return 0

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy import Enum as SaEnum
 from sqlmodel import Field, SQLModel
@@ -306,6 +307,8 @@ class Violation(SQLModel, table=True):
         Index("ix_violation_status_occurred_at", "status", "occurred_at"),
         Index("ix_violation_site_id_status", "site_id", "status"),
         Index("ix_violation_plate_text", "plate_text"),
+        Index("ix_violation_status_notice_due_at", "status", "notice_due_at"),
+        Index("ix_violation_status_expires_at", "status", "expires_at"),
     )
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _violation_version}
     id: int | None = Field(default=None, primary_key=True)
@@ -339,6 +342,25 @@ class Violation(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_type=UtcDateTime, sa_column_kwargs={"onupdate": utcnow}
     )
+    # Workflow (central_server/workflow): who decided, the last reason, the legal reference.
+    # User ids without a foreign key: accounts are deactivated, never deleted, and the audit
+    # chain holds who did what.
+    approved_by_user_id: int | None = None
+    approved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    claimed_by_user_id: int | None = Field(default=None, index=True)
+    claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reason_code: str | None = Field(default=None, max_length=64)
+    reason_note: str | None = Field(default=None, sa_type=Text)
+    legal_ref: str | None = Field(default=None, max_length=64)
+    # Due dates (workflow/deadlines.py) and the overdue flags the scheduler's daily job sets.
+    notice_due_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    escalation_due_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    record_due_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    escalated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    overdue_notice: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    overdue_escalation: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    overdue_record: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 # ---------------------------------------------------------------- audit and keys
@@ -399,3 +421,11 @@ class ServerKey(SQLModel, table=True):
     public_key: bytes = Field(sa_type=LargeBinary(32))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+# Tables kept in their feature's module, imported here so that every table is on the metadata
+# (Alembic's env and the schema test import this module only). Plain module imports: a feature's
+# models module imports this one first, and `from ... import Name` of a module still loading fails.
+import central_server.accounts.models  # noqa: E402, F401
+import central_server.scheduler.models  # noqa: E402, F401
+import central_server.workflow.models  # noqa: E402, F401

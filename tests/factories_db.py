@@ -9,13 +9,24 @@ from __future__ import annotations
 import hashlib
 import itertools
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 
-from central_server.models import Device, DeviceKey, Packet, Site, Unit, UnitKind, Violation
+from central_server.accounts.models import User
+from central_server.models import (
+    Device,
+    DeviceKey,
+    Packet,
+    Site,
+    Unit,
+    UnitKind,
+    Violation,
+    ViolationStatus,
+)
 from protocol.enums import BehaviourCode, VehicleClass
 from protocol.keys import generate_private_key, key_id, public_key_to_raw
 
@@ -135,3 +146,45 @@ def make_violation(session: Session, **overrides: Any) -> Violation:
     }
     violation: Violation = _add(session, Violation(**(fields | overrides)))
     return violation
+
+
+def make_user(session: Session, *, roles: Iterable[Any] = (), **overrides: Any) -> User:
+    """Add an active staff user holding `roles` (Role members or their values); no password set.
+
+    The password hash is a placeholder no password matches: log in through the accounts
+    service's own helpers where a test needs a real login.
+    """
+    n = next(_counter)
+    fields: dict[str, Any] = {
+        "username": f"user{n}",
+        "full_name": f"Cán bộ số {n}",
+        "password_hash": "!unusable",
+        "roles": [getattr(role, "value", role) for role in roles],
+        "scopes": [],
+        "created_by": "test",
+    }
+    user: User = _add(session, User(**(fields | overrides)))
+    return user
+
+
+def make_violation_in_state(
+    session: Session,
+    status: Any,
+    *,
+    approved_by: int | None = None,
+    claimed_by: int | None = None,
+    **overrides: Any,
+) -> Violation:
+    """Add a violation already in `status` (set directly, as a fixture: no transition, no audit).
+
+    `approved_by` / `claimed_by` are user ids recorded as the approver and the verifying
+    officer; states past approval get an approver and states past verification a claimant
+    only when given.
+    """
+    now = datetime.now(timezone.utc)
+    fields: dict[str, Any] = {"status": ViolationStatus(status)}
+    if approved_by is not None:
+        fields |= {"approved_by_user_id": approved_by, "approved_at": now}
+    if claimed_by is not None:
+        fields |= {"claimed_by_user_id": claimed_by, "claimed_at": now}
+    return make_violation(session, **(fields | overrides))

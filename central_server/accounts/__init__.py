@@ -1,0 +1,1 @@
+"""Staff accounts: users, roles and scopes, passwords, sessions, API tokens and TOTP."""

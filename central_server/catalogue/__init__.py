@@ -1,0 +1,1 @@
+"""The violation catalogue: behaviour code x vehicle class -> clause, fine range, points."""

@@ -1,0 +1,1 @@
+"""The case workflow: the state machine, review claims, reasons, deadlines, police records."""
