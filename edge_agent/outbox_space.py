@@ -102,10 +102,22 @@ class SpaceKeeper:
                     raise
             logger.warning("outbox: disk full storing packet %s", pending.packet_id)
             # At least one step each time round, even when the estimate saw room: it was wrong.
-            # Then room for the packet and for the reserve, so the next ENOSPC finds one.
+            # Then room for the packet and for the reserve, so the next ENOSPC finds one; but
+            # only at the cost of media. When another program holds the disk the reserve may
+            # never fit again: whole packets then go one at a time, each followed by a retry,
+            # rather than all of them (and the incoming one after them).
             self._free_some(pending, "disk_full")
-            while self.shortfall(len(pending.data), 0, self._reserve.missing()) is not None:
+            while (
+                self._media_left(pending)
+                and self.shortfall(len(pending.data), 0, self._reserve.missing()) is not None
+            ):
                 self._free_some(pending, "disk_full")
+
+    def _media_left(self, pending: PendingPacket) -> bool:
+        """Whether a part (of the incoming packet or a stored one) is still there to drop."""
+        if pending.parts:
+            return True
+        return self._conn.execute("SELECT 1 FROM outbox_part LIMIT 1").fetchone() is not None
 
     def _free_some(self, pending: PendingPacket, reason: str) -> None:
         """One step towards room: return surplus pages to the disk, else drop the next victim."""

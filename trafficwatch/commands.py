@@ -32,7 +32,11 @@ COMMANDS: tuple[Command, ...] = (
         "central_server.cli:ingest",
         "Tiến trình nhận bằng chứng / evidence ingest",
     ),
-    Command(("server", "scheduler"), NOT_YET, "Lịch công việc / scheduled jobs", 8),
+    Command(
+        ("server", "scheduler"),
+        "central_server.scheduler.cli:main",
+        "Lịch công việc hằng ngày / scheduled jobs",
+    ),
     Command(
         ("server", "all"),
         "central_server.cli:run_all",
@@ -43,9 +47,15 @@ COMMANDS: tuple[Command, ...] = (
         "central_server.cli:migrate",
         "Cập nhật lược đồ CSDL / alembic upgrade head",
     ),
-    Command(("server", "create-admin"), NOT_YET, "Tạo quản trị viên / create an admin", 8),
     Command(
-        ("server", "audit", "verify"), NOT_YET, "Kiểm tra chuỗi nhật ký / verify the audit chain", 8
+        ("server", "create-admin"),
+        "central_server.accounts.cli:main",
+        "Tạo quản trị viên / create an admin",
+    ),
+    Command(
+        ("server", "audit", "verify"),
+        "central_server.audit_cli:main",
+        "Kiểm tra chuỗi nhật ký / verify the audit chain",
     ),
     Command(
         ("server", "token", "create"), NOT_YET, "Tạo mã đăng ký thiết bị / enrolment token", 12
@@ -56,12 +66,28 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         ("server", "broker-acl"), NOT_YET, "Sinh ACL cho Mosquitto / generate the broker ACL", 12
     ),
-    Command(("server", "apikey", "create"), NOT_YET, "Tạo khóa API / create an API key", 10),
-    Command(("server", "report", "run"), NOT_YET, "Lập báo cáo tháng / run the monthly report", 11),
-    Command(("server", "retention"), NOT_YET, "Áp dụng thời hạn lưu trữ / apply retention", 11),
+    Command(
+        ("server", "apikey", "create"),
+        "central_server.public.cli:create",
+        "Tạo khóa API / create an API key",
+    ),
+    Command(
+        ("server", "report", "run"),
+        "central_server.reports.cli:main",
+        "Lập báo cáo tháng / run the monthly report",
+    ),
+    Command(
+        ("server", "retention"),
+        "central_server.retention.cli:main",
+        "Áp dụng thời hạn lưu trữ / apply retention",
+    ),
     Command(("server", "backup"), NOT_YET, "Sao lưu / back up", 13),
     Command(("server", "restore"), NOT_YET, "Khôi phục / restore", 13),
-    Command(("agent", "run"), NOT_YET, "Chạy tác tử tại nút giao / run the edge agent", 4),
+    Command(
+        ("agent", "run"),
+        "edge_agent.agent.cli:run",
+        "Chạy tác tử tại nút giao / run the edge agent",
+    ),
     Command(
         ("agent", "dead-letter"),
         "edge_agent.dead_letter:cli_main",
@@ -77,9 +103,19 @@ COMMANDS: tuple[Command, ...] = (
         ("provision", "install-service"), NOT_YET, "Cài dịch vụ systemd / install the service", 12
     ),
     Command(("provision", "rotate-key"), NOT_YET, "Đổi khóa thiết bị / rotate the device key", 12),
-    Command(("models", "install"), NOT_YET, "Cài mô hình từ manifest / install models", 4),
-    Command(("models", "verify"), NOT_YET, "Kiểm tra mô hình / verify installed models", 4),
     Command(
-        ("evidence", "verify"), NOT_YET, "Kiểm tra gói bằng chứng / verify an evidence bundle", 8
+        ("models", "install"),
+        "edge_agent.models_store:cli_install",
+        "Cài mô hình từ manifest / install models",
+    ),
+    Command(
+        ("models", "verify"),
+        "edge_agent.models_store:cli_verify",
+        "Kiểm tra mô hình / verify installed models",
+    ),
+    Command(
+        ("evidence", "verify"),
+        "central_server.export.cli:main",
+        "Kiểm tra gói bằng chứng / verify an evidence bundle",
     ),
 )

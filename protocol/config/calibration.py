@@ -59,6 +59,11 @@ class Lane(WireModel):
     right_turn_on_red: bool = Field(
         default=False, description="Được rẽ phải khi đèn đỏ (right turn on red permitted)."
     )
+    lane_change_allowed: bool = Field(
+        default=True,
+        description="Được chuyển vào/ra làn này; false = chuyển làn là vi phạm "
+        "illegal_lane_change (lane changes into or out of this lane permitted).",
+    )
 
     @model_validator(mode="after")
     def _direction_for_one_way(self) -> Lane:
@@ -95,6 +100,14 @@ class Calibration(WireModel):
 
     stop_line: tuple[Point, Point] | None = Field(
         default=None, description="Vạch dừng: hai điểm [x, y] (stop line, pixels)."
+    )
+    stop_line_direction_deg: float | None = Field(
+        default=None,
+        ge=0,
+        lt=360,
+        description="Hướng xe đi qua vạch dừng để vào nút giao, độ trong ảnh; trống = theo "
+        "direction_deg của các làn, nếu không có thì 270 (đi ra xa camera, lên phía trên ảnh) "
+        "(direction of travel across the stop line; default: the lanes' direction, else 270).",
     )
     lanes: list[Lane] = Field(default_factory=list, description="Các làn (lanes).")
     solid_lines: list[SolidLine] = Field(

@@ -120,13 +120,18 @@ class DetectorSection(WireModel):
     """The object detector."""
 
     model: str = Field(
-        default="ssd_mobilenet_v2",
+        default="yolox_nano",
         min_length=1,
-        description="Tên mô hình trong models/ (model manifest name).",
+        description="Tên mô hình trong models/ (model manifest name); yolox_nano or the faster "
+        "ssd_mobilenet_v2.",
     )
     threads: int = Field(default=2, ge=1, le=16, description="Số luồng suy luận (threads).")
-    score_threshold: float = Field(
-        default=0.4, ge=0, le=1, description="Ngưỡng điểm phát hiện (score threshold)."
+    score_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Ngưỡng điểm phát hiện cho mọi lớp (one score threshold for every class); "
+        "unset: the per-class thresholds tuned in the model manifest.",
     )
     every_nth_frame: int = Field(
         default=1, ge=1, le=30, description="Chạy nhận dạng mỗi N khung hình (detect every Nth)."

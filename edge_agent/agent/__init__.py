@@ -1,0 +1,1 @@
+"""The agent process: stages in threads, bounded queues, heartbeat, watchdog, config, CLI."""

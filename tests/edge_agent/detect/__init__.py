@@ -1,0 +1,1 @@
+"""Tests of the detector: letterboxing, NMS, both TFLite backends on real frames."""
