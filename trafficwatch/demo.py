@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import signal
 import threading
 from contextlib import ExitStack
@@ -95,6 +96,41 @@ def _seed_master_data(settings: Settings, box: DemoBox) -> None:
         engine.dispose()
 
 
+def _demo_accounts(settings: Settings, data_dir: Path) -> list[tuple[str, str]]:
+    """One account per staff role, made once; passwords are random and kept in the data dir."""
+    from central_server.accounts import service
+    from central_server.accounts.passwords import make_hasher
+    from central_server.accounts.schemas import UserCreate
+    from central_server.accounts.settings import get_auth_settings
+    from central_server.roles import Actor, Role
+
+    path = data_dir / "demo-logins.txt"
+    if path.exists():
+        pairs = [line.split(" ", 1) for line in path.read_text().splitlines()]
+        return [(name, password) for name, password in pairs]
+    people = [
+        ("demo-admin", "Quản trị viên demo", Role.admin),
+        ("demo-operator", "Cán bộ Văn phòng demo", Role.operator),
+        ("demo-police", "Cán bộ CSGT demo", Role.police_officer),
+        ("demo-lead", "Lãnh đạo CSGT demo", Role.police_lead),
+    ]
+    logins = [(name, secrets.token_urlsafe(12)) for name, _, _ in people]
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.session_scope(engine) as session:
+            hasher = make_hasher(get_auth_settings())
+            for (name, full_name, role), (_, password) in zip(people, logins, strict=True):
+                data = UserCreate(
+                    username=name, full_name=full_name, password=password, roles=[role]
+                )
+                service.create_user(session, data, actor=Actor.system("demo"), hasher=hasher)
+    finally:
+        engine.dispose()
+    path.write_text("\n".join(f"{name} {password}" for name, password in logins))
+    path.chmod(0o600)
+    return logins
+
+
 def _stored_count(settings: Settings) -> int:
     engine = db.make_engine(settings.database_url)
     try:
@@ -163,7 +199,10 @@ def main(argv: list[str]) -> int:
         stack.callback(ingest.stop)
         print("[3/5] Evidence ingest subscribed")
         _start_api(settings, stack)
-        print(f"[4/5] API: http://{settings.api_host}:{settings.api_port}/docs (health: /healthz)")
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        print(f"[4/5] API: {base}/docs (staff API; health: {base}/healthz)")
+        for name, password in _demo_accounts(settings, data_dir):
+            print(f"      đăng nhập / login: {name} / {password}  (POST {base}/api/v1/auth/login)")
         outbox = Outbox(data_dir / "box" / "outbox.db", max_bytes=512 * 1024 * 1024, ack_timeout=10)
         stack.callback(outbox.close)
         publisher = Publisher(
