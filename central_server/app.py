@@ -18,6 +18,7 @@ from central_server.api.routers import staff_routers
 from central_server.errors import install_error_handlers
 from central_server.evidence_store import EvidenceStore
 from central_server.models import utcnow
+from central_server.public.install import install_public_api
 from central_server.settings import Settings, get_settings
 
 
@@ -54,6 +55,7 @@ def create_app(
     install_validation_handler(app)
     for router in staff_routers():
         app.include_router(router)
+    install_public_api(app)
 
     @app.get("/healthz", tags=["health"], dependencies=[Depends(PUBLIC)])
     def healthz() -> dict[str, str]:

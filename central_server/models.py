@@ -427,5 +427,8 @@ class ServerKey(SQLModel, table=True):
 # (Alembic's env and the schema test import this module only). Plain module imports: a feature's
 # models module imports this one first, and `from ... import Name` of a module still loading fails.
 import central_server.accounts.models  # noqa: E402, F401
+import central_server.public.apikeys  # noqa: E402, F401
+import central_server.reports.models  # noqa: E402, F401
+import central_server.retention.models  # noqa: E402, F401
 import central_server.scheduler.models  # noqa: E402, F401
 import central_server.workflow.models  # noqa: E402, F401

@@ -22,6 +22,8 @@ class Permission(str, Enum):
     master_read = "master.read"
     master_manage = "master.manage"
     audit_read = "audit.read"
+    report_read = "report.read"  # list and download the monthly reports (every download audited)
+    report_run = "report.run"  # make a report for a period now
 
 
 _P = Permission
@@ -38,6 +40,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.master_read,
             _P.master_manage,
             _P.audit_read,
+            _P.report_read,
+            _P.report_run,
         }
     ),
     Role.operator: frozenset(
@@ -74,7 +78,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.technician: frozenset({_P.self_service, _P.master_read}),
     # Leaders see cases and figures, not the images (need to know: faces, plates).
-    Role.leader: frozenset({_P.self_service, _P.case_read, _P.master_read}),
+    Role.leader: frozenset(
+        {_P.self_service, _P.case_read, _P.master_read, _P.report_read, _P.report_run}
+    ),
     Role.auditor: frozenset({_P.self_service, _P.case_read, _P.master_read, _P.audit_read}),
 }
 

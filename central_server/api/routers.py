@@ -12,6 +12,7 @@ from central_server.api.review.endpoints import router as review_router
 from central_server.api.users import router as users_router
 from central_server.api.violations.endpoints import router as violations_router
 from central_server.export.endpoints import router as export_router
+from central_server.reports.endpoints import router as reports_router
 
 
 def staff_routers() -> list[APIRouter]:
@@ -25,4 +26,5 @@ def staff_routers() -> list[APIRouter]:
         users_router,
         master_router,
         audit_router,
+        reports_router,
     ]

@@ -12,6 +12,7 @@ from datetime import time, timedelta
 from types import FrameType
 
 from central_server import db
+from central_server.evidence_store import FilesystemEvidenceStore
 from central_server.scheduler.runner import (
     DEFAULT_HEARTBEAT,
     DEFAULT_LOCK_TTL,
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             run_at=args.at,
             heartbeat=timedelta(seconds=args.heartbeat),
             lock_ttl=timedelta(seconds=args.lock_ttl),
+            evidence_store=FilesystemEvidenceStore(settings.evidence_dir),
         )
         return _once(service) if args.once else _forever(service)
     finally:

@@ -20,7 +20,10 @@ from sqlmodel import Session
 
 from central_server.accounts.jobs import purge_login_records
 from central_server.db import session_scope
+from central_server.evidence_store import EvidenceStore
 from central_server.models import AuditHeadSignature
+from central_server.reports.jobs import run_monthly, scheduled_period
+from central_server.retention.service import apply_retention
 from central_server.scheduler.audit_head import sign_head
 from central_server.scheduler.lock import DbLock
 from central_server.scheduler.models import JobRun
@@ -30,29 +33,54 @@ from central_server.workflow.deadlines import local_date
 logger = logging.getLogger(__name__)
 
 
+def period_of(now: datetime) -> str:
+    """The period a daily run belongs to: the local date in Vietnam."""
+    return local_date(now).isoformat()
+
+
 @dataclass(frozen=True)
 class DailyJob:
-    """A job run once a day: `run(session, now)` returns what it did (for the run record)."""
+    """A job run once per period: `run(session, now)` returns what it did (for the run record).
+
+    `period(now)` names the period a run at `now` is for: the local date for daily jobs, the
+    report month for the monthly report (which therefore runs once a month, caught up at start-up).
+    """
 
     name: str
     run: Callable[[Session, datetime], Any]
+    period: Callable[[datetime], str] = period_of
 
 
-def daily_jobs(server_key: Ed25519PrivateKey) -> list[DailyJob]:
-    """The daily jobs in the order they run (the head is signed last, after today's changes)."""
-    return [
+def daily_jobs(
+    server_key: Ed25519PrivateKey, evidence_store: EvidenceStore | None = None
+) -> list[DailyJob]:
+    """The jobs in the order they run: the head is signed after today's changes, and the monthly
+    report follows it (it quotes the head signed on its cut-off day). Retention and the report
+    need the evidence store: without one (tests of the workflow jobs) they are left out."""
+    jobs = [
         DailyJob("workflow.due_dates", workflow_jobs.fill_missing_due_dates),
         DailyJob("workflow.expire", workflow_jobs.expire_cases),
         DailyJob("workflow.overdue", workflow_jobs.flag_overdue),
         DailyJob("workflow.claims", workflow_jobs.purge_stale_claims),
         DailyJob("accounts.purge_login_records", purge_login_records),
-        DailyJob("audit.sign_head", lambda session, now: sign_head(session, server_key, now)),
     ]
-
-
-def period_of(now: datetime) -> str:
-    """The period a daily run belongs to: the local date in Vietnam."""
-    return local_date(now).isoformat()
+    if evidence_store is not None:
+        store = evidence_store
+        jobs.append(
+            DailyJob("retention.apply", lambda session, now: apply_retention(session, store, now))
+        )
+    jobs.append(
+        DailyJob("audit.sign_head", lambda session, now: sign_head(session, server_key, now))
+    )
+    if evidence_store is not None:
+        jobs.append(
+            DailyJob(
+                "reports.monthly",
+                lambda session, now: run_monthly(session, store, now),
+                period=scheduled_period,
+            )
+        )
+    return jobs
 
 
 def _summary(result: Any) -> dict[str, Any]:
@@ -65,7 +93,7 @@ def _summary(result: Any) -> dict[str, Any]:
 
 def run_job(engine: Engine, lock: DbLock, job: DailyJob, now: datetime) -> str:
     """Run `job` for the period of `now` unless done; return ran / done / not_holder / failed."""
-    period = period_of(now)
+    period = job.period(now)
     try:
         with session_scope(engine) as session:
             if not lock.held_in(session, now):

@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
+from central_server.evidence_store import EvidenceStore
 from central_server.scheduler.jobs import DailyJob, daily_jobs, run_due_jobs
 from central_server.scheduler.lock import DbLock
 from central_server.workflow.deadlines import VN_TZ
@@ -47,6 +48,7 @@ class SchedulerService:
         heartbeat: timedelta = DEFAULT_HEARTBEAT,
         lock_ttl: timedelta = DEFAULT_LOCK_TTL,
         jobs: list[DailyJob] | None = None,
+        evidence_store: EvidenceStore | None = None,
     ) -> None:
         if lock_ttl <= heartbeat * 2:
             raise ValueError("the lock must outlive at least two heartbeats")
@@ -54,7 +56,7 @@ class SchedulerService:
         self.run_at = run_at
         self.heartbeat = heartbeat
         self.lock = DbLock(engine, ttl=lock_ttl)
-        self.jobs = jobs if jobs is not None else daily_jobs(server_key)
+        self.jobs = jobs if jobs is not None else daily_jobs(server_key, evidence_store)
         self.holding = False
         self.last_outcomes: dict[str, str] = {}
         self.ticked = threading.Event()  # set after each heartbeat (lets callers observe progress)

@@ -14,6 +14,7 @@ from edge_agent.capture.factory import create_source
 from edge_agent.mqtt_client import PublisherSettings
 from edge_agent.outbox import Outbox
 from edge_agent.publisher import Publisher
+from edge_agent.rules.stage import rule_stage_factory
 from protocol.config import DeviceConfig, config_sha256
 from protocol.enums import CameraKind
 from protocol.keys import Ed25519PublicKey, public_key_from_pem
@@ -117,6 +118,18 @@ def default_detector(config: DeviceConfig, models_dir: Path | None) -> Callable[
     return factory
 
 
+def default_rules(config: DeviceConfig) -> Callable[[], RuleConsumer]:
+    """The rule stage for the enabled rules (none enabled: a stage that only counts frames).
+    Its signal input is opened now, so a missing serial port stops the agent at start-up."""
+    enabled = [code.value for code in config.rules.enabled]
+    if not enabled:
+        return lambda: NoRules(enabled)
+    try:
+        return rule_stage_factory(config)
+    except (OSError, ValueError, ImportError) as exc:
+        raise StartupError(f"signal: không mở được nguồn pha đèn / cannot open: {exc}") from exc
+
+
 def build_agent(
     config: DeviceConfig,
     *,
@@ -128,7 +141,6 @@ def build_agent(
     key = server_public_key(config.keys.server_public_key)
     settings = publisher_settings(config)
     detector_factory = make_detector or default_detector(config, models_dir)
-    enabled = [code.value for code in config.rules.enabled]
     outbox = open_outbox(config)
 
     def make_publisher(online: Callable[[], StatusHeartbeat]) -> Publisher:
@@ -139,7 +151,7 @@ def build_agent(
         make_source=lambda: create_source(config.camera),
         make_detector=detector_factory,
         live=config.camera.kind is not CameraKind.file or config.camera.realtime,
-        make_rules=make_rules or (lambda: NoRules(enabled)),
+        make_rules=make_rules or default_rules(config),
         tracker=config.tracker,
         every_nth=config.detector.every_nth_frame,
         motion_gate=config.detector.motion_gate,

@@ -86,6 +86,10 @@ EXPECTED: dict[str, frozenset[Role] | str] = {
     "POST /api/v1/deadline-rules": ADMIN,
     "GET /api/v1/audit/events": AUDIT,
     "GET /api/v1/audit/verify": AUDIT,
+    "GET /api/v1/reports": frozenset({R.admin, R.leader}),
+    "POST /api/v1/reports": frozenset({R.admin, R.leader}),
+    "GET /api/v1/reports/{report_id}/{fmt}": frozenset({R.admin, R.leader}),
+    "GET /tra-cuu": PUBLIC,  # the citizens' search page (issue 10)
 }
 # FastAPI's own documentation routes: public by design, not APIRoutes.
 DOC_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
