@@ -3,7 +3,13 @@
 Reconnection is our own supervisor thread rather than paho's loop_forever: paho's
 `reconnect_delay_set` has no jitter, and a whole city of boxes coming back after a broker restart
 must not reconnect in lockstep. The delay doubles from `reconnect_min` to `reconnect_max`, each
-wait drawn between half the delay and the delay ("equal jitter"); it resets once a session is up.
+wait drawn between half the delay and the delay ("equal jitter"); it resets only after a session
+stayed up `reconnect_stable` seconds: a broker that accepts us and then drops us at once (e.g.
+over a message it refuses) must not be hammered at the minimum delay.
+`renew_session()` replaces the paho client before the next connection: paho keeps unacknowledged
+QoS 1 messages in memory and re-sends them on every reconnect, so a message the broker refuses
+would otherwise come back for ever. The broker-side session (subscription, queued acks) survives,
+since the new client connects with the same client id and clean_session=False.
 A CONNACK refusing our credentials stops the reconnecting for good and raises an alarm: hammering
 a broker with a wrong password helps nobody and may get the box banned.
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,6 +58,8 @@ class PublisherSettings:
     puback_timeout: float = 60.0
     reconnect_min: float = 1.0
     reconnect_max: float = 120.0
+    reconnect_stable: float = 5.0  # a session shorter than this does not reset the backoff
+    refused_after: int = 3  # disconnects on the same unacknowledged chunk before parking it
     poll_interval: float = 0.5
     shutdown_timeout: float = 10.0
 
@@ -61,6 +70,32 @@ class PublisherSettings:
             raise ValueError(f"chunk_size {self.chunk_size} must be >= 1024 and fit MAX_CHUNKS")
         if self.max_in_flight < 1 or not 0 < self.reconnect_min <= self.reconnect_max:
             raise ValueError("need max_in_flight >= 1 and 0 < reconnect_min <= reconnect_max")
+        if self.refused_after < 1 or self.reconnect_stable < 0:
+            raise ValueError("need refused_after >= 1 and reconnect_stable >= 0")
+
+
+class Backoff:
+    """The reconnect delay: doubling, capped, with equal jitter; reset by a lasting session."""
+
+    def __init__(self, settings: PublisherSettings, rng: random.Random) -> None:
+        self._settings = settings
+        self._rng = rng
+        self.delay = settings.reconnect_min
+
+    def reset(self) -> None:
+        """Back to the shortest delay."""
+        self.delay = self._settings.reconnect_min
+
+    def after_session(self, lasted: float) -> None:
+        """A session ended after `lasted` seconds: only a lasting one proves the link is fine."""
+        if lasted >= self._settings.reconnect_stable:
+            self.reset()
+
+    def next_wait(self) -> float:
+        """Seconds to wait before the next attempt; the delay after it doubles."""
+        wait = self._rng.uniform(self.delay / 2, self.delay)
+        self.delay = min(self.delay * 2, self._settings.reconnect_max)
+        return wait
 
 
 class MqttLink:
@@ -80,13 +115,19 @@ class MqttLink:
         self._stop = stop
         self._on_message_hook = on_message
         self._on_connected_hook = on_connected
-        self._rng = rng or random.Random()
+        self._backoff = Backoff(settings, rng or random.Random())
         self._thread: threading.Thread | None = None
+        self._will_payload = will_payload
+        self._renew = threading.Event()
+        self._closed = threading.Event()
+        self._up_at = 0.0
         self.connected = False
         self.connections = 0
+        self.disconnects = 0  # sessions that were up and ended
         self.connect_attempts = 0
         self.auth_refused: str | None = None
         self.client = self._make_client(will_payload)
+        self.generation = 0  # bumped after `client` is replaced: its message infos are void
 
     def _make_client(self, will_payload: bytes) -> mqtt.Client:
         s = self.settings
@@ -112,6 +153,10 @@ class MqttLink:
         self._thread = threading.Thread(target=self._run, name="tw-mqtt-network", daemon=True)
         self._thread.start()
 
+    def renew_session(self) -> None:
+        """Forget every message paho holds: a new client (same id and broker session) connects."""
+        self._renew.set()
+
     def _on_connect(
         self, client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode, _p: object
     ) -> None:
@@ -125,6 +170,7 @@ class MqttLink:
             else:
                 logger.warning("MQTT broker refused the connection: %s", reason)
             return
+        self._up_at = time.monotonic()
         self.connected = True
         self.connections += 1
         logger.info("MQTT connected to %s:%d", self.settings.host, self.settings.port)
@@ -156,9 +202,12 @@ class MqttLink:
             logger.exception("dropping an MQTT message on %s", message.topic)
 
     def _run(self) -> None:
-        delay = self.settings.reconnect_min
         first = True
         while not self._stop.is_set() and self.auth_refused is None:
+            if self._renew.is_set():
+                self._replace_client()
+                first = True
+                self._backoff.reset()  # what made the sessions short is gone
             self.connect_attempts += 1
             try:
                 if first:
@@ -174,18 +223,40 @@ class MqttLink:
                 before = self.connections
                 self._loop_until_down()
                 if self.connections > before:
-                    delay = self.settings.reconnect_min
+                    self.disconnects += 1
+                    self._backoff.after_session(time.monotonic() - self._up_at)
             if self._stop.is_set() or self.auth_refused is not None:
                 break
-            self._stop.wait(self._rng.uniform(delay / 2, delay))
-            delay = min(delay * 2, self.settings.reconnect_max)
+            self._pause(self._backoff.next_wait())
         logger.info("MQTT network thread ends")
+
+    def _pause(self, seconds: float) -> None:
+        # Like stop.wait(), but a renewal requested meanwhile reconnects at once.
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set() and not self._renew.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._stop.wait(min(remaining, 0.2))
+
+    def _replace_client(self) -> None:
+        self._renew.clear()
+        # The old client is down; paho closes its sockets when it is collected.
+        self.client = self._make_client(self._will_payload)
+        self.generation += 1  # after the swap: a reader seeing the new generation sees the client
+        logger.warning("MQTT client replaced: messages paho held unacknowledged are dropped")
 
     def _loop_until_down(self) -> None:
         # Keep serving the connection even after stop is set: close() still needs it to send
         # the offline status and the DISCONNECT.
+        asked = False
         while self.client.loop(timeout=0.2) == MQTTErrorCode.MQTT_ERR_SUCCESS:
-            pass
+            # A renewal needs this connection down first; after close() none may stay up (a
+            # client swapped in while close() ran would otherwise connect and never end).
+            renewing = self._renew.is_set() and not self._stop.is_set()
+            if (renewing or self._closed.is_set()) and not asked:
+                asked = True
+                self.client.disconnect()
         self.connected = False
 
     def close(self, offline_payload: bytes, timeout: float) -> None:
@@ -197,6 +268,7 @@ class MqttLink:
                 info.wait_for_publish(timeout / 2)
             except (ValueError, RuntimeError) as exc:
                 logger.warning("offline status not sent: %s", exc)
+        self._closed.set()
         self.client.disconnect()
         if self._thread is not None:
             self._thread.join(timeout / 2)

@@ -226,6 +226,22 @@ class Outbox:
             return AckOutcome.dead_lettered
         return AckOutcome.deleted
 
+    def park(self, packet_id: uuid.UUID, reason: str, detail: str) -> bool:
+        """Set a packet the transport cannot carry aside as a dead letter (kept, resendable)."""
+        key = str(packet_id)
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT seq, sha256 FROM outbox WHERE packet_id = ?", (key,)
+            ).fetchone()
+            if row is None:
+                return False  # acked or dropped meanwhile
+            with transaction(self._conn) as conn:
+                self._dead_letter(conn, key, row[0], row[1], reason, detail, None)
+                self._delete(conn, key)
+            self._claimed.discard(key)
+        logger.error("outbox: packet %s parked as a dead letter (%s): %s", key, reason, detail)
+        return True
+
     @staticmethod
     def _dead_letter(
         conn: sqlite3.Connection,

@@ -6,6 +6,13 @@ with the outbox's capped, jittered backoff). At most `max_in_flight` packets are
 A PUBACK proves nothing about the database: a packet leaves the outbox only on an application ack
 that verifies against the server's key, and one without an ack is republished after its timeout.
 
+A chunk the broker refuses (over its packet size limit, Mosquitto drops the connection) would
+come back after every reconnect and block everything behind it: after `refused_after`
+disconnects with the same chunk first unacknowledged, the packet is parked as a dead letter
+(`chunk_too_large`, resendable once `chunk_size` is lowered), an alarm is raised, and the paho
+client is replaced so that it stops re-sending it; the other packets in flight are released and
+published again (the server dedupes).
+
 Threads: `tw-publisher` (this module's loop: outbox, acks, publishing) and `tw-mqtt-network`
 (paho's I/O and reconnection, `mqtt_client`). paho's thread only decodes and enqueues.
 """
@@ -25,7 +32,16 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from edge_agent.mqtt_client import MqttLink, PublisherSettings
 from edge_agent.outbox import AckOutcome, Outbox, OutboxItem
-from edge_agent.publisher_state import Counts, InFlight, PublisherCounters, minimal_heartbeat
+from edge_agent.publisher_state import (
+    Counts,
+    InFlight,
+    PublisherCounters,
+    RefusalWatch,
+    chunk_too_large_alarm,
+    minimal_heartbeat,
+    oldest_unacked,
+    puback,
+)
 from protocol.ack import Ack, open_ack
 from protocol.chunks import split_packet
 from protocol.enums import DeviceState
@@ -39,6 +55,7 @@ logger = logging.getLogger(__name__)
 
 _QUEUED = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
 _ONLINE_REFRESH_S = 30.0
+CHUNK_TOO_LARGE = "chunk_too_large"
 
 
 class Publisher:
@@ -61,6 +78,8 @@ class Publisher:
         self._in_flight: dict[uuid.UUID, InFlight] = {}
         self._seen_connections = 0
         self._counts = Counts()
+        self._refusals = RefusalWatch(settings.refused_after)
+        self._alarms: dict[str, str] = {}  # code -> message; raised on the publishing thread
         self._started = time.monotonic()
         self._last_heartbeat: StatusHeartbeat | None = None
         self._online_payload = b""
@@ -103,7 +122,11 @@ class Publisher:
     def counters(self) -> PublisherCounters:
         """A snapshot of the counters, the connection state and the alarms."""
         c = self._counts
-        alarms = () if self._link.auth_refused is None else ("auth_refused",)
+        alarms = dict(self._alarms)
+        if self._link.auth_refused is not None:
+            refusal = self._link.auth_refused
+            alarms = {"auth_refused": f"Máy chủ MQTT từ chối đăng nhập / refused: {refusal}"}
+            alarms.update(self._alarms)
         with c.lock:
             return PublisherCounters(
                 connected=self._link.connected,
@@ -115,7 +138,9 @@ class Publisher:
                 rejected=c.rejected,
                 forged_acks=c.forged_acks,
                 in_flight=len(self._in_flight),
-                alarms=alarms,
+                alarms=tuple(alarms),
+                parked=c.parked,
+                alarm_messages=alarms,
             )
 
     def publish_status(self, heartbeat: StatusHeartbeat) -> bool:
@@ -190,10 +215,42 @@ class Publisher:
             if outcome is AckOutcome.dead_lettered:
                 self._counts.add("rejected")
 
+    def _forget_replaced_client(self) -> None:
+        generation = self._link.generation
+        for packet_id, f in list(self._in_flight.items()):
+            if f.infos is not None and f.generation != generation:
+                self._outbox.release(packet_id)  # the new paho client never saw it: publish again
+                del self._in_flight[packet_id]
+
+    def _watch_refusals(self) -> None:
+        flights = self._in_flight
+        suspect = self._refusals.observe(self._link.disconnects, lambda: oldest_unacked(flights))
+        if suspect is not None:
+            self._park(*suspect)
+
+    def _park(self, flight: InFlight, index: int) -> None:
+        packet_id, size = flight.packet_id, flight.sizes[index]
+        self._in_flight.pop(packet_id, None)
+        self._link.renew_session()  # else paho re-sends the refused chunk on every reconnect
+        detail = (
+            f"mảnh {size} byte bị máy chủ MQTT từ chối / {size}-byte chunk refused by the broker"
+        )
+        if not self._outbox.park(packet_id, CHUNK_TOO_LARGE, detail):
+            return  # acked or dropped meanwhile: nothing is set aside
+        self._counts.add("parked")
+        self._alarms[CHUNK_TOO_LARGE] = chunk_too_large_alarm(
+            packet_id, size, self.settings.refused_after
+        )
+        logger.error(
+            "parked packet %s: its %d-byte chunk is refused by the broker", packet_id, size
+        )
+
     def _awaiting_puback(self) -> bool:
         return any(f.infos is not None for f in list(self._in_flight.values()))
 
     def _check_in_flight(self) -> None:
+        self._forget_replaced_client()
+        self._watch_refusals()
         now, mono = time.time(), time.monotonic()
         if self._link.connections != self._seen_connections:
             self._seen_connections = self._link.connections
@@ -203,7 +260,7 @@ class Publisher:
             if f.infos is None:
                 if now >= f.deadline:  # no ack in time: the outbox hands it out again
                     del self._in_flight[packet_id]
-            elif all(_puback(i) for i in f.infos):
+            elif all(puback(i) for i in f.infos):
                 at = self._outbox.mark_published(packet_id, now)
                 self._counts.add("published")
                 if at is None:
@@ -221,29 +278,35 @@ class Publisher:
             return
         for item in self._outbox.due(slots):
             try:
-                infos = self._send(item)
+                flight = self._send(item)
             except Exception:
                 self._outbox.release(item.packet_id)  # never strand a handed-out packet
                 raise
-            if infos is None:
+            if flight is None:
                 self._outbox.release(item.packet_id)
                 continue
             if item.attempts:
                 self._counts.add("republished")
-            self._in_flight[item.packet_id] = InFlight(item.packet_id, infos, time.monotonic())
+            self._in_flight[item.packet_id] = flight
 
-    def _send(self, item: OutboxItem) -> list[mqtt.MQTTMessageInfo] | None:
+    def _send(self, item: OutboxItem) -> InFlight | None:
         topic = self._link.topics.evidence(self.settings.device_id)
         chunks = split_packet(item.packet_id, item.data, self.settings.chunk_size)
-        infos = [self._link.client.publish(topic, c, qos=1) for c in chunks]
+        # Generation first: if the client is replaced in between, the packet is released.
+        generation, client = self._link.generation, self._link.client
+        infos = [client.publish(topic, c, qos=1) for c in chunks]
         for info in infos:
-            if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
-                # The link dropped meanwhile: paho keeps the message and sends it after the
-                # reconnect, but is_published() would raise on this rc forever.
+            if info.rc != MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+                # Anything but a full queue (NO_CONN, CONN_LOST when the broker drops us
+                # mid-write): paho keeps the message and re-sends it after the reconnect, so we
+                # track it, but is_published() would raise on this rc for ever.
                 info.rc = MQTTErrorCode.MQTT_ERR_SUCCESS
         if all(i.rc == MQTTErrorCode.MQTT_ERR_SUCCESS for i in infos):
-            return infos
-        logger.warning("paho refused chunks of %s (queue full?)", item.packet_id)
+            sizes = tuple(len(c) for c in chunks)
+            return InFlight(
+                item.packet_id, infos, time.monotonic(), generation=generation, sizes=sizes
+            )
+        logger.warning("paho's queue refused chunks of %s", item.packet_id)
         return None
 
     def _refresh_online(self) -> None:
@@ -263,10 +326,3 @@ class Publisher:
             return self._last_heartbeat.model_copy(update={"sent_at": now})
         in_flight = len(self._in_flight)
         return minimal_heartbeat(self.settings.device_id, self._outbox, in_flight, self._started)
-
-
-def _puback(info: mqtt.MQTTMessageInfo) -> bool:
-    try:
-        return bool(info.is_published())
-    except (ValueError, RuntimeError):  # paho gave up on it: treat as not acknowledged
-        return False

@@ -43,6 +43,9 @@ ALARM_TEXT = {
     "evidence_dropped": "Đã bỏ bằng chứng vì thiếu dung lượng đĩa / evidence dropped for lack "
     "of disk space",
     "mqtt_auth_refused": "Máy chủ MQTT từ chối đăng nhập / the MQTT broker refused our credentials",
+    "chunk_too_large": "Máy chủ MQTT từ chối một phần gói quá lớn; gói đã được chuyển vào hàng "
+    "bị từ chối — hãy giảm mqtt.chunk_size rồi gửi lại / the broker refused an oversized chunk; "
+    "the packet was parked as a dead letter: lower mqtt.chunk_size, then resend it",
 }
 
 
@@ -69,6 +72,7 @@ class Outside:
     outbox: Callable[[], OutboxStatus] | None = None
     outbox_alarm: Callable[[], bool] = lambda: False
     auth_refused: Callable[[], bool] = lambda: False
+    chunk_too_large: Callable[[], bool] = lambda: False
     disk_path: Path = field(default_factory=Path.cwd)
 
 
@@ -197,6 +201,8 @@ class Health:
             codes.append("evidence_dropped")
         if self._outside.auth_refused():
             codes.append("mqtt_auth_refused")
+        if self._outside.chunk_too_large():
+            codes.append("chunk_too_large")
         at = datetime.now(timezone.utc)
         self._alarm_since = {c: self._alarm_since.get(c, at) for c in codes}
         return [Alarm(code=c, message=ALARM_TEXT[c], since=self._alarm_since[c]) for c in codes]

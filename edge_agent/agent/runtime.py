@@ -184,9 +184,13 @@ class Agent:
         return Outside(
             outbox=outbox_status,
             outbox_alarm=lambda: outbox.stats().alarm,
-            auth_refused=lambda: bool(self.publisher and self.publisher.counters().alarms),
+            auth_refused=lambda: self._publisher_alarm("auth_refused"),
+            chunk_too_large=lambda: self._publisher_alarm("chunk_too_large"),
             disk_path=self.parts.disk_path,
         )
+
+    def _publisher_alarm(self, code: str) -> bool:
+        return self.publisher is not None and code in self.publisher.counters().alarms
 
     # --- life cycle ---
 
