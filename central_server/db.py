@@ -23,6 +23,17 @@ SQLITE_BUSY_TIMEOUT_S = 30
 # Execution option: a read-only SQLite transaction may begin DEFERRED so that readers do not
 # queue behind writers (WAL lets them read a snapshot).
 SQLITE_DEFERRED = "tw_sqlite_deferred"
+POSTGRES_TIMEOUTS: dict[str, Any] = {
+    "connect_timeout": 10,  # seconds to establish a connection
+    # Probe an idle connection after 30 s, every 10 s, give up after 3 unanswered probes.
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    # Milliseconds sent data may stay unacknowledged (a link that died mid-query) before the
+    # connection is dropped; waiting for a slow query's answer is not affected.
+    "tcp_user_timeout": 30_000,
+}
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -40,7 +51,16 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         return _make_sqlite_engine(parsed, **kwargs)
     # A URL query such as `?options=-csearch_path%3Dt_x` reaches psycopg unchanged, which is how
     # the tests give every process the same schema.
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)  # the ingest turns it off: it retries instead
+    connect_args = {**_postgres_timeouts(parsed), **kwargs.pop("connect_args", {})}
+    return create_engine(parsed, connect_args=connect_args, **kwargs)
+
+
+def _postgres_timeouts(url: URL) -> dict[str, Any]:
+    """The libpq timeouts the URL does not set itself (the dialect passes the URL's on)."""
+    # Without them a hung server or a black-holed link blocks a worker until the kernel's
+    # 15-minute TCP retransmission timeout.
+    return {name: value for name, value in POSTGRES_TIMEOUTS.items() if name not in url.query}
 
 
 def _make_sqlite_engine(url: URL, **kwargs: Any) -> Engine:

@@ -47,7 +47,9 @@ def write_media(store: EvidenceStore, accepted: Accepted, data: bytes) -> None:
     """Store every present part and the signed packet itself (before the database commit)."""
     packet = accepted.packet
     for descriptor, part in zip(packet.header.parts, packet.parts, strict=True):
-        if part is not None:
+        # An object already stored was fsync'd when written: skip hashing its bytes again
+        # (the part was verified against the signed header by `judge`).
+        if part is not None and not store.exists(descriptor.sha256):
             store.put_verified(part, descriptor.sha256)
     store.put_verified(data, accepted.sha256)
 

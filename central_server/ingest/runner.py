@@ -2,8 +2,9 @@
 
 Start order: database (schema must be at head) → server key and evidence store → worker threads →
 housekeeping thread → MQTT consumer; stop runs in reverse around one stop event. Stopping drains
-what the workers already hold; anything not yet durable stays un-PUBACKed, so the broker delivers
-it again to the next session: nothing is lost.
+what the workers already hold; anything not yet durable (including chunks waiting in memory for
+the rest of their set, see `assembly`) stays un-PUBACKed, so the broker delivers it again to the
+next session: nothing is lost.
 """
 
 from __future__ import annotations
@@ -16,26 +17,36 @@ import signal
 import socket
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from types import FrameType
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from central_server import db
+from central_server.ingest.assembly import (
+    DEFAULT_HOLD_S,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_MESSAGES,
+    ChunkBuffer,
+)
 from central_server.ingest.consumer import EvidenceConsumer
-from central_server.ingest.schemas import InboundMessage, Outcome
+from central_server.ingest.dispatch import RETRY_FIRST_S, RETRY_MAX_S, Dispatcher, is_transient
+from central_server.ingest.schemas import InboundMessage
 from central_server.ingest.service import Ingestor
+from central_server.plates_worker import PlateWorkerPool
 from central_server.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-RETRY_FIRST_S, RETRY_MAX_S = 0.5, 30.0
 JOIN_TIMEOUT_S = 30.0
 HOUSEKEEPING_MAX_S = 60.0
 QUEUE_PER_WORKER = 32  # above Mosquitto's default 20 in-flight messages per client
+WORKER_POLL_S = 0.2  # how often an idle worker looks for held sets past their hold time
+
+_T = TypeVar("_T")
 
 SCHEMA_MESSAGE = (
     "Lược đồ CSDL chưa cập nhật; hãy chạy `trafficwatch server migrate`. "
@@ -45,15 +56,6 @@ SCHEMA_MESSAGE = (
 
 class SchemaNotCurrentError(RuntimeError):
     """The database is not migrated to head; the ingest refuses to run on it."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether an error is the database or the disk being unavailable (worth retrying)."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(
-        exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeoutError | OSError
-    )
 
 
 def default_client_id() -> str:
@@ -72,8 +74,14 @@ class IngestService:
         *,
         client_id: str | None = None,
         workers: int | None = None,
+        on_stored: Callable[[uuid.UUID], None] | None = None,
+        chunk_hold_s: float = DEFAULT_HOLD_S,
+        chunk_hold_max_bytes: int = DEFAULT_MAX_BYTES,
+        chunk_hold_max_messages: int = DEFAULT_MAX_MESSAGES,
     ) -> None:
         self.settings = settings
+        # Called with each newly stored packet's id after its ack (the plate workers' queue).
+        self.on_stored = on_stored
         self.client_id = client_id or default_client_id()
         self.worker_count = workers or settings.ingest_workers
         self.fatal: str | None = None
@@ -87,23 +95,40 @@ class IngestService:
             maxsize=QUEUE_PER_WORKER * self.worker_count
         )
         self._threads: list[threading.Thread] = []
+        # Chunk sets assembled in memory, their PUBACKs deferred (see `assembly`).
+        self.buffer = ChunkBuffer(
+            hold_s=chunk_hold_s,
+            max_bytes=chunk_hold_max_bytes,
+            max_messages=chunk_hold_max_messages,
+        )
+        self.dispatcher: Dispatcher | None = None
 
     def start(self) -> None:
         """Start everything in order; raises `SchemaNotCurrentError` on an old schema."""
         if self._engine is None:
-            self._engine = db.make_engine(self.settings.database_url)
+            # No pre-ping: a dead pooled connection fails one attempt, which the workers retry
+            # (`is_transient`), instead of every checkout paying a round trip.
+            self._engine = db.make_engine(self.settings.database_url, pool_pre_ping=False)
         if not db.check_schema_current(self._engine):
             self._dispose_engine()
             raise SchemaNotCurrentError(SCHEMA_MESSAGE)
         shown = make_url(self.settings.database_url).render_as_string(hide_password=True)
         logger.info("ingest database %s, evidence store %s", shown, self.settings.evidence_dir)
         self.ingestor = Ingestor.from_settings(self.settings, self._engine)
+        self.dispatcher = Dispatcher(
+            self.ingestor,
+            self.buffer,
+            stop=self._stop,
+            abandon=self._abandon,
+            on_stored=self.on_stored,
+        )
         for index in range(self.worker_count):
             self._spawn(f"ingest-worker-{index}", self._work)
         self._spawn("ingest-housekeeping", self._housekeep)
         self.consumer = EvidenceConsumer(
             self.settings, self._inbox, client_id=self.client_id, on_fatal=self._fail
         )
+        self.dispatcher.consumer = self.consumer
         self.consumer.start()
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
@@ -139,8 +164,9 @@ class IngestService:
             if thread.is_alive():
                 logger.error("thread %s did not stop within %.0f s", thread.name, JOIN_TIMEOUT_S)
         self._threads.clear()
-        left = self._inbox.qsize()
+        left = self._inbox.qsize() + self.buffer.held()[1]
         if left:
+            # Queued or held chunks: never PUBACKed, so the broker keeps them in the session.
             logger.info("%d messages left un-PUBACKed for redelivery", left)
         if self.consumer is not None:
             self.consumer.stop()
@@ -155,46 +181,29 @@ class IngestService:
     # ---------------------------------------------------------------- threads
 
     def _work(self) -> None:
+        dispatcher = self.dispatcher
+        assert dispatcher is not None
         while True:
             try:
-                item = self._inbox.get(timeout=0.2)
+                item: InboundMessage | None = self._inbox.get(timeout=WORKER_POLL_S)
             except queue.Empty:
                 if self._stop.is_set():
                     return
-                continue
+                item = None
             if self._abandon.is_set():
                 continue  # stopping with the database down: leave the rest for redelivery
-            try:
-                self._process(item)
-            except Exception:
-                # A bug, not the message's fault: keep it un-PUBACKed (redelivered on the next
-                # session) rather than lose evidence, and keep serving the others.
-                logger.exception("failed to handle message %d on %s", item.mid, item.topic)
+            if item is not None:
+                self._guarded(dispatcher.process, item, f"message {item.mid} on {item.topic}")
+            for held in self.buffer.take_due():
+                self._guarded(dispatcher.spill, held, f"held chunks of {held.packet_id}")
 
-    def _process(self, item: InboundMessage) -> None:
-        outcome = self._handle_until_durable(item)
-        if outcome is None or self.consumer is None:
-            return
-        if outcome.ack is not None and outcome.device_id is not None:
-            self.consumer.publish_ack(outcome.device_id, outcome.ack)
-        self.consumer.puback(item)
-
-    def _handle_until_durable(self, item: InboundMessage) -> Outcome | None:
-        """Handle a message, retrying with backoff while the database or disk is unavailable."""
-        assert self.ingestor is not None
-        delay = RETRY_FIRST_S
-        while True:
-            try:
-                return self.ingestor.handle(item.topic, item.payload, item.received_at)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                logger.warning("storage unavailable (%s); retrying in %.1f s", exc, delay)
-            if self._stop.wait(delay):
-                self._abandon.set()
-                logger.warning("stopping while storage is unavailable; message %d left", item.mid)
-                return None
-            delay = min(delay * 2, RETRY_MAX_S)
+    def _guarded(self, step: Callable[[_T], None], arg: _T, what: str) -> None:
+        try:
+            step(arg)
+        except Exception:
+            # A bug, not the message's fault: keep it un-PUBACKed (redelivered on the next
+            # session) rather than lose evidence, and keep serving the others.
+            logger.exception("failed to handle %s", what)
 
     def _housekeep(self) -> None:
         limits = (self.settings.chunk_stage_ttl_s, self.settings.sequence_gap_report_after_s)
@@ -231,16 +240,22 @@ def main(argv: Sequence[str]) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
     )
-    service = IngestService(get_settings(), client_id=args.client_id, workers=args.workers)
+    settings = get_settings()
+    plates = PlateWorkerPool.from_settings(settings)
+    service = IngestService(
+        settings, client_id=args.client_id, workers=args.workers, on_stored=plates.submit
+    )
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         logger.info("signal %d: stopping", signum)
         service.request_stop()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    plates.start()
     try:
         return _serve(service)
     finally:
+        plates.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -119,6 +119,41 @@ class Ingestor:
             return self._complete(topic, device_id, chunk, data, now)
         return self._stage(topic, device_id, chunk, payload, now)
 
+    def handle_set(
+        self, topic: str, device_id: str, chunks: list[Chunk], received_at: datetime | None = None
+    ) -> Outcome:
+        """Store a chunk set held complete in memory: one transaction, no `chunk_stage` rows."""
+        now = received_at or utcnow()
+        first = chunks[0]
+        try:
+            data = reassemble(chunks)
+        except ProtocolError as exc:
+            data = b"".join(c.data for c in sorted(chunks, key=lambda c: c.index))
+            return self._refuse(Refusal(topic, device_id, data, exc.code, str(exc), first), now)
+        return self._complete(topic, device_id, first, data, now)
+
+    def complete_from_stage(
+        self, topic: str, device_id: str, chunks: list[Chunk], received_at: datetime | None = None
+    ) -> Outcome | None:
+        """Store a partial set held in memory if staged chunks (another process's) complete it.
+
+        None when they don't: the caller then stages its chunks durably.
+        """
+        first = chunks[0]
+        held = {c.index for c in chunks}
+        with session_scope(self.engine, read_only=True) as session:
+            staged = staging.staged_indexes(session, first.packet_id, first.packet_sha256)
+            if len(held | staged) < first.count:
+                return None
+            rest = [
+                c
+                for c in staging.staged_chunks(session, first.packet_id, first.packet_sha256)
+                if c.index not in held
+            ]
+        if len(held) + len(rest) < first.count:
+            return None  # stored (or refused) by another worker since the first look
+        return self.handle_set(topic, device_id, [*chunks, *rest], received_at)
+
     # ---------------------------------------------------------------- chunks
 
     def _stage(

@@ -124,6 +124,14 @@ def staged_chunks(session: Session, packet_id: uuid.UUID, packet_sha256: str) ->
     ]
 
 
+def staged_indexes(session: Session, packet_id: uuid.UUID, packet_sha256: str) -> set[int]:
+    """The indexes of one packet version that are staged (without reading their bytes)."""
+    statement = select(ChunkStage.index).where(
+        col(ChunkStage.packet_id) == packet_id, col(ChunkStage.packet_sha256) == packet_sha256
+    )
+    return set(session.exec(statement).all())
+
+
 def staged_count(session: Session, packet_id: uuid.UUID, packet_sha256: str) -> int:
     """How many chunks of one packet version are staged."""
     statement = select(func.count()).where(
