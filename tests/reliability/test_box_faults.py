@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,27 +48,6 @@ def test_fifty_kills_of_the_box_lose_nothing_and_store_nothing_twice(rig: Rig) -
     _kill_repeatedly(rig, kills=50, seed=random.randrange(1 << 30))
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs for the box's outbox (needs root; skipped otherwise)."""
-    mount_point = tmp_path / "box-disk"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs to fill up needs root: ENOSPC fault skipped")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs ({done.stderr.strip()}): ENOSPC fault skipped")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
 def _fill(directory: Path, n: int) -> Path:
     """Take every byte left on the filesystem (something else on the box ran wild)."""
     filler = directory / f"filler-{n}"
@@ -97,7 +73,7 @@ def _fill_and_put_until_a_loss(box: Box, disk: Path, first_seq: int, limit: int 
 
 
 def test_a_full_box_disk_drops_parts_and_packets_on_record_and_delivers_the_rest(
-    rig: Rig, tcp_proxy: ProxyFactory, small_disk: Path
+    rig: Rig, tcp_proxy: ProxyFactory, tiny_fs: Path
 ) -> None:
     dev = rig.device("cam-enospc")
     key = rig.enrol(dev)
@@ -107,7 +83,7 @@ def test_a_full_box_disk_drops_parts_and_packets_on_record_and_delivers_the_rest
     box = rig.box(
         dev,
         key,
-        outbox_path=small_disk / "outbox.db",
+        outbox_path=tiny_fs / "outbox.db",
         host=link.host,
         port=link.port,
         clip=150_000,
@@ -122,7 +98,7 @@ def test_a_full_box_disk_drops_parts_and_packets_on_record_and_delivers_the_rest
 
     link.refuse()
     link.reset_all()
-    end = _fill_and_put_until_a_loss(box, small_disk, first_seq=12)
+    end = _fill_and_put_until_a_loss(box, tiny_fs, first_seq=12)
     assert box.outbox.losses(), "the disk never got full enough to lose a packet"
     link.heal()
     box.produce(end)  # the disk has room again
@@ -134,13 +110,13 @@ def test_a_full_box_disk_drops_parts_and_packets_on_record_and_delivers_the_rest
 
 
 def test_a_full_disk_costs_the_oldest_packets_not_every_one_of_them(
-    rig: Rig, small_disk: Path
+    rig: Rig, tiny_fs: Path
 ) -> None:
     dev = rig.device("cam-enospc-2")
     box = rig.box(
         dev,
         generate_private_key(),
-        outbox_path=small_disk / "outbox.db",
+        outbox_path=tiny_fs / "outbox.db",
         port=9,  # nothing listens: the box is offline throughout
         clip=150_000,
         still=30_000,
@@ -148,7 +124,7 @@ def test_a_full_disk_costs_the_oldest_packets_not_every_one_of_them(
     )
     for seq in range(20):
         box.produce(seq)
-    _fill_and_put_until_a_loss(box, small_disk, first_seq=20)
+    _fill_and_put_until_a_loss(box, tiny_fs, first_seq=20)
     stats = box.outbox.stats()
     lost = sorted(loss.seq for loss in box.outbox.losses())
     # Whole packets may go to make room for the newest, oldest first; but not all of them,
