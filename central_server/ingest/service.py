@@ -162,6 +162,7 @@ class Ingestor:
         for _ in range(_STORE_ATTEMPTS):
             try:
                 with session_scope(self.engine) as session:
+                    staging.lock_packet(session, chunk.packet_id)
                     # Looked up after the chunk's own row: if a worker stored the packet (and
                     # removed its chunks) in between, this later read sees that packet.
                     if session.get(ChunkStage, (chunk.packet_id, chunk.index)) is None:
@@ -284,6 +285,7 @@ class Ingestor:
         header = accepted.packet.header
         clock = check_clock(header, now, self.limits.max_clock_skew_s)
         with session_scope(self.engine) as session:
+            staging.lock_packet(session, header.packet_id)
             violation = add_packet_rows(session, accepted, received_at=now, clock=clock)
             fill_gap(session, header.device_id, header.seq, now)
             staging.discard(session, header.packet_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -43,6 +43,18 @@ class ExpiredSet:
     size: int
     first_received_at: datetime
     last_received_at: datetime
+
+
+def lock_packet(session: Session, packet_id: uuid.UUID) -> None:
+    """Serialise staging and storing of one packet across workers (PostgreSQL).
+
+    Without it a chunk could be staged by one worker just after another worker stored the packet
+    and cleared its chunks, leaving a stray row. SQLite needs nothing: its write transactions
+    begin IMMEDIATE and so already run one at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(packet_id.bytes[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def stage_chunk(
