@@ -69,6 +69,21 @@ class Settings(BaseSettings):
         "workers split the stream.",
     )
     ingest_workers: int = Field(default=1, ge=1, description="Ingest worker threads per process.")
+    ingest_chunk_hold_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long the chunks of an incomplete set wait in memory (PUBACK deferred) "
+        "before they are staged in the database for another worker to complete.",
+    )
+    ingest_chunk_hold_max_bytes: int = Field(
+        default=64 * 1024 * 1024, gt=0, description="Bound on chunk bytes held in memory."
+    )
+    ingest_chunk_hold_max_messages: int = Field(
+        default=12,
+        ge=1,
+        description="Bound on chunk messages held un-PUBACKed; keep it below the broker's "
+        "in-flight window (Mosquitto: 20).",
+    )
     max_clock_skew_s: float = Field(
         default=300, gt=0, description="Capture time further than this from receipt is flagged."
     )

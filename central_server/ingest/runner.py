@@ -26,12 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from central_server import db
-from central_server.ingest.assembly import (
-    DEFAULT_HOLD_S,
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_MESSAGES,
-    ChunkBuffer,
-)
+from central_server.ingest.assembly import ChunkBuffer
 from central_server.ingest.consumer import EvidenceConsumer
 from central_server.ingest.dispatch import RETRY_FIRST_S, RETRY_MAX_S, Dispatcher, is_transient
 from central_server.ingest.schemas import InboundMessage
@@ -75,9 +70,6 @@ class IngestService:
         client_id: str | None = None,
         workers: int | None = None,
         on_stored: Callable[[uuid.UUID], None] | None = None,
-        chunk_hold_s: float = DEFAULT_HOLD_S,
-        chunk_hold_max_bytes: int = DEFAULT_MAX_BYTES,
-        chunk_hold_max_messages: int = DEFAULT_MAX_MESSAGES,
     ) -> None:
         self.settings = settings
         # Called with each newly stored packet's id after its ack (the plate workers' queue).
@@ -97,9 +89,9 @@ class IngestService:
         self._threads: list[threading.Thread] = []
         # Chunk sets assembled in memory, their PUBACKs deferred (see `assembly`).
         self.buffer = ChunkBuffer(
-            hold_s=chunk_hold_s,
-            max_bytes=chunk_hold_max_bytes,
-            max_messages=chunk_hold_max_messages,
+            hold_s=settings.ingest_chunk_hold_s,
+            max_bytes=settings.ingest_chunk_hold_max_bytes,
+            max_messages=settings.ingest_chunk_hold_max_messages,
         )
         self.dispatcher: Dispatcher | None = None
 

@@ -61,10 +61,9 @@ def _count(db: Database, model: Any) -> int:
 
 def _service(db: Database, broker: BrokerEndpoint, tmp_path: Path, **kwargs: Any) -> IngestService:
     service = IngestService(
-        _settings(tmp_path, broker, db.url),
+        _settings(tmp_path, broker, db.url, **kwargs),
         db.engine,
         client_id=broker.client_id("ingest"),
-        **kwargs,
     )
     service.start()
     assert service.wait_ready(WAIT_S)
@@ -99,7 +98,7 @@ def test_a_set_left_incomplete_is_staged_after_the_hold_and_completed_later(
     db: Database, broker: BrokerEndpoint, box: MqttTestClient, tmp_path: Path
 ) -> None:
     _enrol(db)
-    service = _service(db, broker, tmp_path, chunk_hold_s=0.2)
+    service = _service(db, broker, tmp_path, ingest_chunk_hold_s=0.2)
     header, data = make_packet()
     chunks = split_packet(header.packet_id, data, 600)
     topic = Topics(broker.topic_prefix).evidence(DEVICE_ID)
