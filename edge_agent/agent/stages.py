@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from edge_agent.agent.messages import DetectedFrame, TrackedFrame
 from edge_agent.agent.motion import MotionGate
 from edge_agent.agent.stats import DetectCounters
-from edge_agent.capture.base import Frame
+from edge_agent.capture.base import Frame, StreamInfo
 from edge_agent.capture.monitor import CameraMonitor
 from edge_agent.capture.reconnect import ReconnectingSource
 from edge_agent.tracking.bytetrack import ByteTracker, DetectionLike
@@ -55,12 +55,29 @@ class RuleConsumer(Protocol):
         ...
 
 
-class CaptureWorker:
-    """Reads frames from a (reconnecting) source and watches the camera's health."""
+FrameTap = Callable[[Frame], None]
+"""Sees every frame capture delivers, before it goes downstream (the evidence buffer): cheap."""
+OpenTap = Callable[[StreamInfo], None]
+"""Told the stream's parameters whenever the source (re)opens, before that opening's frames."""
+_T = TypeVar("_T")
 
-    def __init__(self, source: ReconnectingSource, monitor: CameraMonitor) -> None:
+
+class CaptureWorker:
+    """Reads frames from a (reconnecting) source, watches the camera's health, feeds the taps."""
+
+    def __init__(
+        self,
+        source: ReconnectingSource,
+        monitor: CameraMonitor,
+        taps: Sequence[FrameTap] = (),
+        open_taps: Sequence[OpenTap] = (),
+    ) -> None:
         self.source = source
         self.monitor = monitor
+        self.taps = tuple(taps)
+        self.open_taps = tuple(open_taps)
+        self.tap_errors = 0
+        self._opened: StreamInfo | None = None
 
     def handle(self, item: None) -> Sequence[Frame]:
         """One frame, or none while the camera is away; `EndOfStream` at a file's end."""
@@ -68,7 +85,23 @@ class CaptureWorker:
         if frame is None:
             return ()
         self.monitor.observe(frame)
+        info = self.source.info
+        if info is not None and info is not self._opened:  # each (re)open makes a new info
+            self._opened = info
+            for open_tap in self.open_taps:
+                self._tap(open_tap, info)
+        for tap in self.taps:
+            self._tap(tap, frame)
         return (frame,)
+
+    def _tap(self, tap: Callable[[_T], None], arg: _T) -> None:
+        """A tap that raises is logged and counted, never fatal to capture."""
+        try:
+            tap(arg)
+        except Exception:
+            self.tap_errors += 1
+            if self.tap_errors == 1 or self.tap_errors % 1000 == 0:
+                logger.exception("capture tap %r failed (%d failures)", tap, self.tap_errors)
 
     def close(self) -> None:
         """Close the camera."""
