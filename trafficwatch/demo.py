@@ -1,8 +1,11 @@
-"""`trafficwatch demo`: the whole system on one machine with embedded defaults.
+"""`trafficwatch demo`: the whole system on one machine, on real footage, with embedded defaults.
 
-Starts, in order: the built-in MQTT broker (amqtt), the database (SQLite, migrated), the server's
-evidence ingest and API, then a demo box (outbox on disk + MQTT publisher) that makes signed
-packets. Stops in reverse order on Ctrl-C, the box first so that nothing is left half-sent.
+Starts, in order: the detection model (installed and verified), the built-in MQTT broker (amqtt),
+the database (SQLite, migrated), the server's evidence ingest and API with one demo account per
+staff role, then a real edge agent (`trafficwatch.demo_box`) watching the sample video as its
+camera: its red-light violations become signed packets that travel over MQTT, are verified and
+stored, and wait in the review queue. Stops in reverse order on Ctrl-C, the box first, so that
+every violation it saw is in its outbox before anything else stops.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import logging
 import secrets
 import signal
+import sys
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,17 +27,21 @@ from central_server import db
 from central_server.devices.service import enrol_device
 from central_server.embedded_broker import EmbeddedBroker
 from central_server.ingest.runner import IngestService
-from central_server.models import Site, Unit, UnitKind, Violation
+from central_server.models import Packet, Site, Unit, UnitKind, Violation
 from central_server.server_keys import load_or_create_server_key
 from central_server.settings import Settings
-from edge_agent.mqtt_client import PublisherSettings
-from edge_agent.outbox import Outbox
-from edge_agent.publisher import Publisher
-from protocol.keys import generate_private_key, private_key_from_pem, private_key_to_pem
-from trafficwatch.demo_box import CAMERA_ID, SITE_ID, DemoBox
+from edge_agent.agent.runtime import Agent
+from protocol.keys import (
+    Ed25519PrivateKey,
+    generate_private_key,
+    private_key_from_pem,
+    private_key_to_pem,
+)
+from trafficwatch.demo_box import CAMERA_ID, SITE_ID, Line, sample_video, start_box
 
 logger = logging.getLogger(__name__)
 DEVICE_ID = "demo-box-01"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,22 +49,45 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=Path("var/demo"), help="state folder")
     parser.add_argument("--api-port", type=int, default=8000, help="API port (default 8000)")
     parser.add_argument("--mqtt-port", type=int, default=1884, help="built-in broker port")
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between packets")
-    parser.add_argument("--count", type=int, default=0, help="stop after N packets (0: run on)")
+    parser.add_argument(
+        "--video", type=Path, default=None, help="video file the box watches (default: sample)"
+    )
+    parser.add_argument(
+        "--stop-line",
+        default=None,
+        metavar="X1,Y1,X2,Y2",
+        help="stop line in video pixels; cars cross it going up the image",
+    )
+    parser.add_argument(
+        "--models-from",
+        type=Path,
+        default=None,
+        help="folder with the model files (default ../shared/models; else downloaded)",
+    )
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between reports")
+    parser.add_argument(
+        "--count", type=int, default=0, help="stop after N violations are stored (0: run on)"
+    )
     return parser
 
 
-def _box_key(path: Path) -> bytes:
+def say(text: str) -> None:
+    """A line of the demo's own report (the CLI's output; logs go to stderr)."""
+    print(text, flush=True)  # noqa: T201
+
+
+def _box_key(path: Path) -> Ed25519PrivateKey:
     """The demo box's Ed25519 key, made once (as `provision enroll` will on a real box)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(private_key_to_pem(generate_private_key()))
         path.chmod(0o600)
-    return path.read_bytes()
+    return private_key_from_pem(path.read_bytes())
 
 
-def _seed_master_data(settings: Settings, box: DemoBox) -> None:
-    """The demo intersection in Đồng Hới, its units, and the enrolled demo box."""
+def _seed_master_data(settings: Settings, box_key: Ed25519PrivateKey) -> int:
+    """The demo intersection in Đồng Hới, its units, the enrolled demo box; returns the box's
+    next free sequence number (above every packet the server already holds from it)."""
     engine = db.make_engine(settings.database_url)
     try:
         with db.session_scope(engine) as session:
@@ -86,12 +117,15 @@ def _seed_master_data(settings: Settings, box: DemoBox) -> None:
                 session.flush()
             enrol_device(
                 session,
-                device_id=box.device_id,
-                public_key=box.key.public_key(),
+                device_id=DEVICE_ID,
+                public_key=box_key.public_key(),
                 actor="system:demo",
                 site_id=SITE_ID,
                 camera_id=CAMERA_ID,
             )
+            query = select(func.max(Packet.seq)).where(Packet.device_id == DEVICE_ID)
+            highest = session.exec(query).one()
+            return 0 if highest is None else int(highest) + 1
     finally:
         engine.dispose()
 
@@ -164,13 +198,64 @@ def _start_api(settings: Settings, stack: ExitStack) -> None:
     stack.callback(_stop)
 
 
-def main(argv: list[str]) -> int:
-    """Run the demo until Ctrl-C (or --count packets are stored)."""
-    args = _parser().parse_args(argv)
+def _install_model(data_dir: Path, source: Path | None) -> Path:
+    """The manifest's default detector, installed and verified into the demo's models folder."""
+    from edge_agent.models_install import cli_install
+    from edge_agent.models_store import load_manifest
+
+    dest = data_dir / "models"
+    name = load_manifest().default.name
+    source = source or ROOT.parent / "shared" / "models"
+    argv = ["--dest", str(dest), name]
+    if source.is_dir():
+        say(
+            f"[1/6] Mô hình / model {name}: chép và kiểm sha256 / copied and verified from {source}"
+        )
+        say(f"      (trafficwatch models install --from {source} --dest {dest} {name})")
+        argv = ["--from", str(source), *argv]
+    else:
+        say(
+            f"[1/6] Mô hình / model {name}: không có bản sao ở {source}; tải từ địa chỉ trong "
+            "models/manifest.yaml rồi kiểm sha256 / no local copy: downloading it from the URL "
+            f"the manifest pins, then verifying it (trafficwatch models install --dest {dest})"
+        )
+    if cli_install(argv) != 0:
+        raise SystemExit(
+            "Không cài được mô hình / the model could not be installed: put the model files in "
+            f"{source} (or pass --models-from DIR), or let this machine reach the manifest's URL."
+        )
+    return dest
+
+
+def _stop_line(text: str | None) -> Line | None:
+    """`X1,Y1,X2,Y2` as two points."""
+    if text is None:
+        return None
+    try:
+        x1, y1, x2, y2 = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise SystemExit(f"--stop-line: cần X1,Y1,X2,Y2 / expected X1,Y1,X2,Y2: {text}") from exc
+    return ((x1, y1), (x2, y2))
+
+
+def _logging() -> None:
+    """Warnings from everything; the box's violations and packets as they happen."""
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in ("edge_agent.rules.engine", "edge_agent.evidence.builder"):
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
+def main(argv: list[str]) -> int:
+    """Run the demo until Ctrl-C (or until --count violations are stored)."""
+    args = _parser().parse_args(argv)
+    _logging()
     data_dir = args.data_dir.resolve()
+    video = (args.video or sample_video()).resolve()
+    if not video.is_file():
+        say(f"Không có video / no video at {video}: pass one with --video FILE.")
+        return 2
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -178,11 +263,12 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    models_dir = _install_model(data_dir, args.models_from)
     with ExitStack() as stack:
         broker = EmbeddedBroker(port=args.mqtt_port)
         broker.start()
         stack.callback(broker.stop)
-        print(f"[1/5] MQTT broker (amqtt, built-in) on 127.0.0.1:{broker.port}")
+        say(f"[2/6] MQTT broker (amqtt, built-in) on 127.0.0.1:{broker.port}")
         settings = Settings(
             environment="development",
             data_dir=data_dir,
@@ -190,58 +276,64 @@ def main(argv: list[str]) -> int:
             api_port=args.api_port,
         )
         db.upgrade(settings.database_url)
-        print(f"[2/5] Database: {settings.database_url}")
+        say(f"[3/6] Database: {settings.database_url}")
         server_key = load_or_create_server_key(settings.server_key_path)
-        box = DemoBox(DEVICE_ID, private_key_from_pem(_box_key(data_dir / "box" / "device.pem")))
-        _seed_master_data(settings, box)
+        box_key = _box_key(data_dir / "box" / "device.pem")
+        next_seq = _seed_master_data(settings, box_key)
         ingest = IngestService(settings, client_id="tw-ingest-demo")
         ingest.start()
         stack.callback(ingest.stop)
-        print("[3/5] Evidence ingest subscribed")
+        say("[4/6] Evidence ingest subscribed (verifies, stores, acks each packet)")
         _start_api(settings, stack)
         base = f"http://{settings.api_host}:{settings.api_port}"
-        print(f"[4/5] API: {base}/docs (staff API; health: {base}/healthz)")
+        say(f"[5/6] API: {base}/docs (staff API; health: {base}/healthz)")
         for name, password in _demo_accounts(settings, data_dir):
-            print(f"      đăng nhập / login: {name} / {password}  (POST {base}/api/v1/auth/login)")
-        outbox = Outbox(data_dir / "box" / "outbox.db", max_bytes=512 * 1024 * 1024, ack_timeout=10)
-        stack.callback(outbox.close)
-        publisher = Publisher(
-            PublisherSettings(device_id=DEVICE_ID, host="127.0.0.1", port=broker.port),
-            outbox,
-            server_key.public_key(),
+            say(f"      đăng nhập / login: {name} / {password}  (POST {base}/api/v1/auth/login)")
+        line = _stop_line(args.stop_line)
+        box = start_box(
+            device_id=DEVICE_ID,
+            video=video,
+            stop_line=line,
+            models_dir=models_dir,
+            box_dir=data_dir / "box",
+            server_key=server_key.public_key(),
+            mqtt_port=broker.port,
+            next_seq=next_seq,
         )
-        publisher.start()
-        stack.callback(publisher.stop)
-        print(f"[5/5] Demo box {DEVICE_ID} publishing; Ctrl-C dừng / stops")
-        _run_box(args, box, outbox, settings, stop)
-        print("Đang dừng / stopping ...")
-    print("Đã dừng / stopped.")
+        stack.callback(box.agent.stop)
+        say(box.describe())
+        queue = f"{base}/api/v1/review/queue"
+        say(f"      hàng chờ duyệt / review queue: GET {queue} (log in as demo-operator)")
+        say("      Ctrl-C dừng / stops")
+        _report(args, box.agent, settings, stop)
+        say("Đang dừng / stopping (box first: its evidence goes to its outbox) ...")
+    say("Đã dừng / stopped.")
     return 0
 
 
-def _run_box(
-    args: argparse.Namespace,
-    box: DemoBox,
-    outbox: Outbox,
-    settings: Settings,
-    stop: threading.Event,
+def _report(
+    args: argparse.Namespace, agent: Agent, settings: Settings, stop: threading.Event
 ) -> None:
-    """Make a packet every interval and report what the server has stored."""
-    seq_file = args.data_dir / "box" / "next_seq"
-    seq = int(seq_file.read_text()) if seq_file.exists() else 0
-    made = 0
+    """Print what the box made and what the server stored, until stopped or --count is met."""
+    before = _stored_count(settings)
+    shown = (-1, -1)
     while not stop.is_set():
-        if args.count == 0 or made < args.count:
-            # Reserve the number before using it: a crash may skip one, never reuse it (a reused
-            # sequence with other bytes is a replay to the server).
-            seq_file.write_text(str(seq + 1))
-            header, data = box.make_packet(seq)
-            outbox.put(header.packet_id, seq, data)
-            made, seq = made + 1, seq + 1
-            print(f"  box: packet {made} ({len(data) // 1024} KiB, seq {header.seq}) → outbox")
-        stored = _stored_count(settings)
-        waiting = outbox.stats().depth
-        print(f"  server: {stored} violation(s) stored; box outbox: {waiting} waiting for an ack")
-        if args.count and made >= args.count and waiting == 0:
+        stored = _stored_count(settings) - before
+        made = agent.parts.evidence.figures().built if agent.parts.evidence else 0
+        if (made, stored) != shown:
+            waiting = agent.parts.outbox.stats().depth if agent.parts.outbox else 0
+            say(
+                f"  box: {made} packet(s) made, {waiting} waiting for an ack; "
+                f"server: {stored} violation(s) stored in this run, waiting for review"
+            )
+            shown = (made, stored)
+        if args.count and stored >= args.count:
+            return
+        if agent.wait(timeout=0.0) and not stop.is_set():
+            say("  the box stopped by itself (see the log above)")
             return
         stop.wait(args.interval)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

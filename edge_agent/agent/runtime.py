@@ -1,9 +1,12 @@
 """The agent process: capture → detect → track → rules in threads joined by bounded queues.
 
-Start order: outbox, publisher, then the stages from the last (rules) to the first (capture) so
-every consumer is ready before its producer, then the heartbeat and the watchdog. Stop is the exact
-reverse: watchdog, heartbeat, capture (one stop event), then each later stage drains what is
-queued and ends when it receives the end marker, then the publisher (offline status), the outbox.
+Start order: outbox, publisher, the evidence builder and its segment buffer (when rules are on),
+then the stages from the last (rules) to the first (capture) so every consumer is ready before its
+producer, then the heartbeat and the watchdog. Stop is the exact reverse: watchdog, heartbeat,
+capture (one stop event), then each later stage drains what is queued and ends when it receives
+the end marker, then the segment buffer (its encoder flushed), the evidence builder (every
+pending violation made into a packet, its clip cut short), the publisher (offline status), the
+outbox.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge_agent.agent.cpu import ThreadCpu
 from edge_agent.agent.health import Health, Outside, PipelineSnapshot
@@ -24,7 +28,9 @@ from edge_agent.agent.stages import (
     CaptureWorker,
     DetectorLike,
     DetectWorker,
+    FrameTap,
     NoRules,
+    OpenTap,
     RuleConsumer,
     RuleWorker,
     TrackWorker,
@@ -39,6 +45,10 @@ from edge_agent.publisher import Publisher
 from edge_agent.tracking.bytetrack import ByteTracker
 from protocol.config import TrackerSection
 from protocol.status import OutboxStatus, StatusHeartbeat
+
+if TYPE_CHECKING:
+    from edge_agent.evidence.builder import EvidenceBuilder
+    from edge_agent.evidence.segments import SegmentBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +84,15 @@ class AgentParts:
     )
     budget: RestartBudget = field(default_factory=RestartBudget)
     make_monitor: Callable[[], CameraMonitor] = CameraMonitor
+    # Called by the capture thread, in order: with every frame before it goes downstream, and
+    # with the stream's parameters on every (re)open (the evidence buffer's `add` / `on_open`).
+    frame_taps: Sequence[FrameTap] = ()
+    open_taps: Sequence[OpenTap] = ()
+    # The evidence builder starts before the rules and stops after them, and the segment buffer
+    # it cuts clips from closes just before it: every violation reaches the outbox before the
+    # publisher stops.
+    evidence: EvidenceBuilder | None = None
+    segments: SegmentBuffer | None = None
 
 
 class Agent:
@@ -150,7 +169,10 @@ class Agent:
 
     def _make_capture(self) -> CaptureWorker:
         worker = CaptureWorker(
-            ReconnectingSource(self.parts.make_source()), self.parts.make_monitor()
+            ReconnectingSource(self.parts.make_source()),
+            self.parts.make_monitor(),
+            taps=self.parts.frame_taps,
+            open_taps=self.parts.open_taps,
         )
         self.capture_worker = worker
         return worker
@@ -201,6 +223,11 @@ class Agent:
             components.append(("outbox", lambda: None, self.parts.outbox.close))
         if self.parts.make_publisher is not None:
             components.append(("publisher", self._start_publisher, self._stop_publisher))
+        if self.parts.evidence is not None:
+            evidence = self.parts.evidence
+            components.append(("evidence", evidence.start, evidence.stop))
+        if self.parts.segments is not None:
+            components.append(("segments", lambda: None, self.parts.segments.close))
         for name in reversed(STAGES):
             stage = self.stages[name]
             components.append((name, stage.start, functools.partial(self._stop_stage, stage)))

@@ -1,4 +1,5 @@
-"""`trafficwatch demo` runs a box and the server together: its packets end up in the database."""
+"""`trafficwatch demo` runs the real agent on the sample footage against the server: a red-light
+violation made from real detections is signed, sent, verified and stored for review."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import func
+import pytest
 from sqlmodel import select
 
 from central_server import db
-from central_server.models import Packet, Violation
+from central_server.evidence_store import FilesystemEvidenceStore
+from central_server.models import EvidencePart, Packet, Violation
+from protocol.enums import BehaviourCode, MediaRole
+from protocol.envelope import decode_packet
+from tests.edge_agent.capture.media import sample_video, shared_models_dir
 
 
 def _free_port() -> int:
@@ -20,7 +25,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_demo_stores_the_box_packets(tmp_path: Path) -> None:
+@pytest.mark.slow  # the sample's red car reaches the stop line 17 s into the video
+def test_the_demo_stores_a_red_light_violation_from_the_footage(tmp_path: Path) -> None:
+    video = sample_video()
+    models = shared_models_dir()
+    if not models.is_dir():
+        pytest.skip(f"{models} absent: the shared model copies are not on this machine")
     data_dir = tmp_path / "demo"
     proc = subprocess.run(
         [
@@ -30,10 +40,12 @@ def test_demo_stores_the_box_packets(tmp_path: Path) -> None:
             "demo",
             "--data-dir",
             str(data_dir),
+            "--video",
+            str(video),
+            "--models-from",
+            str(models),
             "--count",
-            "2",
-            "--interval",
-            "0.3",
+            "1",
             "--api-port",
             str(_free_port()),
             "--mqtt-port",
@@ -41,15 +53,35 @@ def test_demo_stores_the_box_packets(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
         check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "1 violation(s) stored" in proc.stdout
+    assert "/api/v1/review/queue" in proc.stdout
     assert "Đã dừng / stopped." in proc.stdout
+
     engine = db.make_engine(f"sqlite:///{data_dir / 'trafficwatch.db'}")
     try:
         with db.session_scope(engine, read_only=True) as session:
-            assert session.exec(select(func.count()).select_from(Violation)).one() == 2
-            assert session.exec(select(func.count()).select_from(Packet)).one() == 2
+            violations = session.exec(select(Violation)).all()
+            assert len(violations) >= 1
+            violation = violations[0]
+            assert violation.behaviour is BehaviourCode.red_light
+            assert violation.status.value == "pending_review"
+            packet = session.get(Packet, violation.packet_id)
+            assert packet is not None
+            blob = packet.blob_sha256
+            query = select(EvidencePart).where(EvidencePart.packet_id == packet.packet_id)
+            roles = {part.role for part in session.exec(query).all()}
     finally:
         engine.dispose()
+    assert {MediaRole.scene_at, MediaRole.plate_crop, MediaRole.clip} <= roles
+    # What the box signed: the detector's own model, the track the tracker followed.
+    store = FilesystemEvidenceStore(data_dir / "evidence")
+    header = decode_packet(store.get(blob)).header
+    assert header.model.name == "yolox_nano" and header.model.sha256 != "0" * 64
+    assert len(header.violation.track) >= 2
+    assert (
+        header.violation.signal is not None and header.violation.signal.source.value == "fixed_plan"
+    )
