@@ -20,6 +20,7 @@ from central_server.evidence_store import EvidenceStore
 from central_server.models import utcnow
 from central_server.public.install import install_public_api
 from central_server.settings import Settings, get_settings
+from central_server.web.install import install_web
 
 
 def create_app(
@@ -56,6 +57,7 @@ def create_app(
     for router in staff_routers():
         app.include_router(router)
     install_public_api(app)
+    install_web(app)
 
     @app.get("/healthz", tags=["health"], dependencies=[Depends(PUBLIC)])
     def healthz() -> dict[str, str]:

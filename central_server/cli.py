@@ -7,6 +7,7 @@ import logging
 import sys
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from central_server import db
 from central_server.settings import Settings, get_settings
@@ -22,12 +23,23 @@ def _setup_logging(verbose: bool = False) -> None:
     )
 
 
-def _require_current_schema(settings: Settings) -> bool:
-    """Refuse to serve on a database whose schema is not at the migration head."""
+def _require_current_schema(settings: Settings, *, unreachable_ok: bool = False) -> bool:
+    """Refuse to serve on a database whose schema is not at the migration head, or (unless
+    `unreachable_ok`: the ingest waits for its database itself) that cannot be reached."""
     engine = db.make_engine(settings.database_url)
     try:
         if db.check_schema_current(engine):
             return True
+    except OperationalError as exc:
+        if unreachable_ok:
+            logger.warning("database unreachable, schema not checked yet: %s", exc.orig)
+            return True
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(
+            f"Không kết nối được CSDL / cannot reach the database {shown}: {exc.orig}",
+            file=sys.stderr,
+        )
+        return False
     finally:
         engine.dispose()
     print(
@@ -76,10 +88,18 @@ def api(argv: list[str]) -> int:
 
 
 def ingest(argv: list[str]) -> int:
-    """Run the MQTT evidence ingest in this process."""
+    """Run the MQTT evidence ingest, and the device control client, in this process."""
+    from central_server.devices.control import control_running
     from central_server.ingest.runner import main as ingest_main
 
-    return ingest_main(argv)
+    if {"-h", "--help"} & set(argv):
+        return ingest_main(argv)
+    settings = get_settings()
+    # Checked here too: the control client starts first and must not touch an old schema.
+    if not _require_current_schema(settings, unreachable_ok=True):
+        return 1
+    with control_running(settings):
+        return ingest_main(argv)
 
 
 def run_all(argv: list[str]) -> int:
@@ -94,6 +114,7 @@ def run_all(argv: list[str]) -> int:
     import uvicorn
 
     from central_server.app import create_app
+    from central_server.devices.control import control_running
     from central_server.ingest.runner import IngestService
     from central_server.scheduler.runner import SchedulerService
     from central_server.server_keys import load_or_create_server_key
@@ -104,11 +125,12 @@ def run_all(argv: list[str]) -> int:
     service.start()
     scheduler.start()
     try:
-        uvicorn.run(
-            create_app(settings),
-            host=args.host or settings.api_host,
-            port=args.port or settings.api_port,
-        )
+        with control_running(settings):
+            uvicorn.run(
+                create_app(settings),
+                host=args.host or settings.api_host,
+                port=args.port or settings.api_port,
+            )
     finally:
         # Reverse start order.
         scheduler.stop()

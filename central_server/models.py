@@ -427,6 +427,9 @@ class ServerKey(SQLModel, table=True):
 # (Alembic's env and the schema test import this module only). Plain module imports: a feature's
 # models module imports this one first, and `from ... import Name` of a module still loading fails.
 import central_server.accounts.models  # noqa: E402, F401
+import central_server.devices.models_enrolment  # noqa: E402, F401
+import central_server.devices.models_health  # noqa: E402, F401
+import central_server.devices.models_remote  # noqa: E402, F401
 import central_server.public.apikeys  # noqa: E402, F401
 import central_server.reports.models  # noqa: E402, F401
 import central_server.retention.models  # noqa: E402, F401

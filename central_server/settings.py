@@ -63,6 +63,25 @@ class Settings(BaseSettings):
         default=None, description="CA bundle that signed the broker's certificate (with TLS)."
     )
     topic_prefix: str = Field(default="tw/v1", description="Prefix of every MQTT topic.")
+    control_enabled: bool = Field(
+        default=True,
+        description="Run the device control client (config pushes, commands, replies) in the "
+        "ingest process; one such client is enough for a deployment.",
+    )
+    control_mqtt_username: str | None = Field(
+        default=None,
+        description="MQTT user of the control client (writes config and cmd, reads reply); "
+        "default `control` when `control_mqtt_password` is set, else the ingest's login.",
+    )
+    control_mqtt_password: SecretStr | None = Field(
+        default=None, description="Password of the control user (see broker-acl)."
+    )
+    control_client_id: str | None = Field(
+        default=None, description="MQTT client id of the control client; default tw-control-<host>."
+    )
+    command_ttl_s: float = Field(
+        default=600, gt=0, le=7 * 86400, description="Default lifetime of a device command."
+    )
     ingest_shared_group: str | None = Field(
         default=None,
         description="When set, ingest subscribes with `$share/<group>/...` so that several "
@@ -96,8 +115,76 @@ class Settings(BaseSettings):
     sequence_gap_report_after_s: float = Field(
         default=3600, gt=0, description="A sequence gap older than this is reported as a loss."
     )
+    fleet_heartbeat_timeout_s: float = Field(
+        default=120, gt=0, description="A box with no heartbeat for this long counts as offline."
+    )
+    fleet_offline_after_s: float = Field(
+        default=600, gt=0, description="A box offline for longer than this raises an alarm."
+    )
+    fleet_outbox_growth_heartbeats: int = Field(
+        default=5, ge=2, description="Alarm when the outbox grew over this many heartbeats."
+    )
+    fleet_clock_drift_ms: float = Field(
+        default=1000, gt=0, description="Alarm when a box's clock offset exceeds this (ms)."
+    )
+    fleet_dropped_clear_after_s: float = Field(
+        default=86400,
+        gt=0,
+        description="A dropped-evidence alarm clears after this long without new drops.",
+    )
+    fleet_check_every_s: float = Field(
+        default=60, ge=5, description="How often the scheduler runs the fleet-health check."
+    )
     api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    # Monitoring (central_server/metrics, central_server/alerts; docs/operate.md).
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to `/metrics`; unset: `/metrics` answers 404.",
+    )
+    alert_check_every_s: float = Field(
+        default=60, ge=10, description="How often the scheduler evaluates the alert rules."
+    )
+    alert_ingest_stall_s: float = Field(
+        default=900,
+        gt=0,
+        description="Ingest stalled: nothing (no packet, no heartbeat) received from any box for "
+        "this long, or evidence waiting on an online box this long while no packet is stored.",
+    )
+    alert_staged_chunks_max: int = Field(
+        default=256, ge=1, description="Alert when more chunks than this wait staged for siblings."
+    )
+    alert_disk_used_pct: float = Field(
+        default=90, gt=0, le=100, description="Alert when the evidence disk is fuller than this %."
+    )
+    alert_report_grace_s: float = Field(
+        default=6 * 3600,
+        ge=0,
+        description="A monthly report still missing this long after its run time is an alert.",
+    )
+    alert_email_to: str = Field(
+        default="", description="Comma-separated addresses alerts are mailed to (empty: none)."
+    )
+    alert_email_from: str = Field(
+        default="trafficwatch@localhost", description="Sender address of alert e-mails."
+    )
+    alert_smtp_host: str | None = Field(default=None, description="SMTP server for alerts.")
+    alert_smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
+    alert_smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="`starttls` (port 587), `tls` (implicit, port 465) or `none` (a local relay).",
+    )
+    alert_smtp_username: str | None = Field(default=None, description="SMTP login, if any.")
+    alert_smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    alert_webhook_url: str | None = Field(
+        default=None, description="URL alerts are POSTed to as JSON (empty: none)."
+    )
+    alert_webhook_token: SecretStr | None = Field(
+        default=None, description="Sent as `Authorization: Bearer` with each webhook call."
+    )
+    alert_timeout_s: float = Field(
+        default=10, gt=0, le=120, description="Time limit of one SMTP or webhook delivery."
+    )
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -24,19 +24,34 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from protocol.errors import TopicError
 from protocol.limits import DEFAULT_CHUNK_SIZE, MAX_CHUNKS, MAX_PACKET_BYTES
-from protocol.topics import DEFAULT_PREFIX, Topics, validate_device_id
+from protocol.topics import DEFAULT_PREFIX, TopicKind, Topics, validate_device_id
 
 logger = logging.getLogger(__name__)
 
 # CONNACK reason codes (MQTT 5 numbering; paho maps the 3.1.1 return codes 4 and 5 onto them).
 _AUTH_REFUSED = {134: "bad user name or password", 135: "not authorized"}
+
+
+class RemoteRoute(Protocol):
+    """Where the box's `config` and `cmd` messages go (`edge_agent.remote`); called on paho's
+    thread, so both methods only record and enqueue."""
+
+    def deliver(self, kind: TopicKind, payload: bytes) -> None:
+        """Take one config or command message."""
+        ...
+
+    def link_up(self, link: MqttLink) -> None:
+        """The link (re)connected and subscribed: replies may go out through it."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class PublisherSettings:
     refused_after: int = 3  # disconnects on the same unacknowledged chunk before parking it
     poll_interval: float = 0.5
     shutdown_timeout: float = 10.0
+    # Remote configuration and commands: subscribed to only when set.
+    remote: RemoteRoute | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         validate_device_id(self.device_id)
@@ -175,6 +192,11 @@ class MqttLink:
         self.connections += 1
         logger.info("MQTT connected to %s:%d", self.settings.host, self.settings.port)
         client.subscribe(self.topics.ack(self.settings.device_id), qos=1)
+        remote = self.settings.remote
+        if remote is not None:
+            device_id = self.settings.device_id
+            client.subscribe([(self.topics.config(device_id), 1), (self.topics.cmd(device_id), 1)])
+            remote.link_up(self)
         try:
             self._on_connected_hook(client)
         except Exception:  # a failing hook must not take paho's thread down
@@ -197,9 +219,22 @@ class MqttLink:
         self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
     ) -> None:
         try:
+            remote = self.settings.remote
+            kind = self._remote_kind(message.topic) if remote is not None else None
+            if remote is not None and kind is not None:
+                remote.deliver(kind, bytes(message.payload))
+                return
             self._on_message_hook(message.topic, bytes(message.payload))
         except Exception:  # never let a bad message reach paho's loop
             logger.exception("dropping an MQTT message on %s", message.topic)
+
+    def _remote_kind(self, topic: str) -> TopicKind | None:
+        try:
+            device_id, kind = self.topics.parse(topic)
+        except TopicError:
+            return None
+        ours = device_id == self.settings.device_id
+        return kind if ours and kind in (TopicKind.config, TopicKind.cmd) else None
 
     def _run(self) -> None:
         first = True

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from protocol.enums import CommandName, CommandResult
-from protocol.fields import Blob, DeviceId, ShortText, UtcDatetime, WireModel
+from protocol.enums import CommandName, CommandResult, ConfigApplyState
+from protocol.fields import Blob, DeviceId, Sha256Hex, ShortText, UtcDatetime, WireModel
 from protocol.keys import Ed25519PrivateKey, Ed25519PublicKey
 from protocol.sealed import KIND_COMMAND, KIND_REPLY, seal, unseal
 
@@ -17,12 +17,14 @@ __all__ = [
     "Command",
     "CommandArgs",
     "CommandReply",
+    "ConfigReport",
     "DeadLetterResendArgs",
     "LogFile",
     "LogUploadArgs",
     "RestartArgs",
     "SnapshotArgs",
     "SnapshotImage",
+    "config_report_id",
     "open_command",
     "open_reply",
     "seal_command",
@@ -30,6 +32,8 @@ __all__ = [
 ]
 
 MAX_REPLY_DATA = 6 * 1024 * 1024  # leaves room for base64 inside the 8 MiB sealed limit
+# Names the reply to a config push: uuid5(this, "<device_id>/<version>") (`config_report_id`).
+CONFIG_REPORT_NAMESPACE = uuid.UUID("5b0f4a52-7c1e-4d59-9a57-0c6f2f1e7d21")
 
 
 class SnapshotArgs(WireModel):
@@ -116,6 +120,29 @@ class LogFile(WireModel):
     truncated: bool = Field(default=False, description="True when cut to max_bytes.")
 
 
+class ConfigReport(WireModel):
+    """What the box did with a pushed config: the payload of a reply named `config`."""
+
+    version: int | None = Field(
+        default=None, ge=1, description="Version pushed; None when the push could not be read."
+    )
+    config_sha256: Sha256Hex | None = Field(
+        default=None, description="Hash of the pushed config, when it could be read."
+    )
+    state: ConfigApplyState = Field(description="applied, rolled_back or refused.")
+    running_sha256: Sha256Hex | None = Field(
+        default=None, description="Hash of the config the box runs after this."
+    )
+    running_version: int | None = Field(
+        default=None, ge=1, description="Pushed version the box runs; None: its local file."
+    )
+
+
+def config_report_id(device_id: str, version: int | None) -> uuid.UUID:
+    """The `command_id` of the reply that reports on config `version` pushed to `device_id`."""
+    return uuid.uuid5(CONFIG_REPORT_NAMESPACE, f"{device_id}/{version}")
+
+
 class CommandReply(WireModel):
     """The box's answer to a command, signed with the device key."""
 
@@ -130,6 +157,9 @@ class CommandReply(WireModel):
     resent: list[uuid.UUID] = Field(
         default_factory=list, description="Dead letters queued again for publishing."
     )
+    config: ConfigReport | None = Field(
+        default=None, description="Config push report (answers name=config)."
+    )
 
     @model_validator(mode="after")
     def _payload_fits_command(self) -> CommandReply:
@@ -139,6 +169,8 @@ class CommandReply(WireModel):
             raise ValueError("a log only answers the log_upload command")
         if self.resent and self.name is not CommandName.dead_letter_resend:
             raise ValueError("resent ids only answer the dead_letter_resend command")
+        if (self.config is not None) != (self.name is CommandName.config):
+            raise ValueError("a config report answers a config push, and only it")
         return self
 
 

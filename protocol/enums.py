@@ -122,12 +122,13 @@ class CameraProblem(str, Enum):
 
 
 class CommandName(str, Enum):
-    """Commands the server may send to a box."""
+    """Commands the server may send to a box; `config` names only the box's report on a push."""
 
     snapshot = "snapshot"
     restart = "restart"
     log_upload = "log_upload"
     dead_letter_resend = "dead_letter_resend"
+    config = "config"
 
 
 class CommandResult(str, Enum):
@@ -137,6 +138,16 @@ class CommandResult(str, Enum):
     failed = "failed"
     expired = "expired"
     unsupported = "unsupported"
+    # Not run at all: not signed by the server, addressed to another box, or a replay.
+    refused = "refused"
+
+
+class ConfigApplyState(str, Enum):
+    """What a box did with a config the server pushed."""
+
+    applied = "applied"  # runs it now
+    rolled_back = "rolled_back"  # tried it, it failed to start; the previous config runs again
+    refused = "refused"  # never tried: bad signature, another box, not newer, or invalid
 
 
 class DeviceState(str, Enum):

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.brokers",
     "tests.fixtures.proxy",
     "tests.fixtures.disk",
+    "tests.fixtures.browser",
 ]

@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from trafficwatch import __version__
-from trafficwatch.commands import COMMANDS, NOT_YET, Command
-from trafficwatch.stub import not_implemented
+from trafficwatch.commands import COMMANDS, Command
 
 USAGE = "usage: trafficwatch <command> [<subcommand> ...] [options]"
 
@@ -28,8 +27,7 @@ def _print_help(prefix: tuple[str, ...], out: TextIO | None = None) -> None:
     lines = [USAGE if not prefix else f"usage: trafficwatch {' '.join(prefix)} <subcommand>", ""]
     for cmd in COMMANDS:
         if cmd.path[: len(prefix)] == prefix and len(cmd.path) > len(prefix):
-            stub = "  [chưa có / not yet]" if cmd.target == NOT_YET else ""
-            lines.append(f"  {' '.join(cmd.path):<28} {cmd.help}{stub}")
+            lines.append(f"  {' '.join(cmd.path):<28} {cmd.help}")
     print("\n".join(lines), file=out or sys.stdout)
 
 
@@ -65,10 +63,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(cmd: Command, args: list[str]) -> int:
     """Run one leaf command."""
-    if cmd.target == NOT_YET:
-        if args[:1] in (["-h"], ["--help"]):
-            print(f"trafficwatch {' '.join(cmd.path)}: {cmd.help}")
-        return not_implemented(args, name=" ".join(cmd.path), issue=cmd.issue)
     try:
         func = _load(cmd.target)
     except ImportError as exc:

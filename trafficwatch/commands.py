@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-NOT_YET = "trafficwatch.stub:not_implemented"
-
 
 @dataclass(frozen=True)
 class Command:
@@ -19,7 +17,6 @@ class Command:
     path: tuple[str, ...]
     target: str
     help: str
-    issue: int | None = None  # the issue that implements a stub
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -58,13 +55,19 @@ COMMANDS: tuple[Command, ...] = (
         "Kiểm tra chuỗi nhật ký / verify the audit chain",
     ),
     Command(
-        ("server", "token", "create"), NOT_YET, "Tạo mã đăng ký thiết bị / enrolment token", 12
+        ("server", "token", "create"),
+        "central_server.devices.cli:token_create",
+        "Tạo mã đăng ký thiết bị / enrolment token",
     ),
     Command(
-        ("server", "device", "revoke"), NOT_YET, "Thu hồi khóa thiết bị / revoke a device key", 12
+        ("server", "device", "revoke"),
+        "central_server.devices.cli:device_revoke",
+        "Thu hồi khóa thiết bị / revoke a device key",
     ),
     Command(
-        ("server", "broker-acl"), NOT_YET, "Sinh ACL cho Mosquitto / generate the broker ACL", 12
+        ("server", "broker-acl"),
+        "central_server.broker.cli:main",
+        "Sinh người dùng, ACL, TLS cho broker / broker users, ACL and TLS",
     ),
     Command(
         ("server", "apikey", "create"),
@@ -81,8 +84,16 @@ COMMANDS: tuple[Command, ...] = (
         "central_server.retention.cli:main",
         "Áp dụng thời hạn lưu trữ / apply retention",
     ),
-    Command(("server", "backup"), NOT_YET, "Sao lưu / back up", 13),
-    Command(("server", "restore"), NOT_YET, "Khôi phục / restore", 13),
+    Command(
+        ("server", "backup"),
+        "central_server.backup.cli:backup",
+        "Sao lưu CSDL, bằng chứng, khóa / back up database, evidence, keys",
+    ),
+    Command(
+        ("server", "restore"),
+        "central_server.backup.cli:restore",
+        "Khôi phục vào hệ thống trống / restore into an empty installation",
+    ),
     Command(
         ("agent", "run"),
         "edge_agent.agent.cli:run",
@@ -93,16 +104,34 @@ COMMANDS: tuple[Command, ...] = (
         "edge_agent.dead_letter:cli_main",
         "Gói bị từ chối: list|export|resend",
     ),
-    Command(("provision", "enroll"), NOT_YET, "Đăng ký thiết bị / enrol a device", 12),
     Command(
-        ("provision", "config"), NOT_YET, "Ghi cấu hình thiết bị / write the device config", 12
+        ("provision", "enroll"),
+        "provisioning.cli:enroll_main",
+        "Đăng ký thiết bị / enrol a device",
     ),
-    Command(("provision", "calibrate"), NOT_YET, "Hiệu chỉnh vạch, làn / calibrate", 12),
-    Command(("provision", "check"), NOT_YET, "Kiểm tra thiết bị / check a box", 12),
     Command(
-        ("provision", "install-service"), NOT_YET, "Cài dịch vụ systemd / install the service", 12
+        ("provision", "config"),
+        "provisioning.cli:config_main",
+        "Ghi cấu hình thiết bị / write the device config",
     ),
-    Command(("provision", "rotate-key"), NOT_YET, "Đổi khóa thiết bị / rotate the device key", 12),
+    Command(
+        ("provision", "calibrate"),
+        "provisioning.cli:calibrate_main",
+        "Hiệu chỉnh vạch, làn / calibrate",
+    ),
+    Command(
+        ("provision", "check"), "provisioning.cli:check_main", "Kiểm tra thiết bị / check a box"
+    ),
+    Command(
+        ("provision", "install-service"),
+        "provisioning.cli:install_service_main",
+        "Cài dịch vụ systemd / install the service",
+    ),
+    Command(
+        ("provision", "rotate-key"),
+        "provisioning.cli:rotate_key_main",
+        "Đổi khóa thiết bị / rotate the device key",
+    ),
     Command(
         ("models", "install"),
         "edge_agent.models_store:cli_install",

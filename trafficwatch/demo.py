@@ -24,6 +24,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from central_server import db
+from central_server.devices.control import ControlService
 from central_server.devices.service import enrol_device
 from central_server.embedded_broker import EmbeddedBroker
 from central_server.ingest.runner import IngestService
@@ -283,6 +284,10 @@ def main(argv: list[str]) -> int:
         ingest = IngestService(settings, client_id="tw-ingest-demo")
         ingest.start()
         stack.callback(ingest.stop)
+        # The device control client: signed configs and commands to the box, its replies back.
+        control = ControlService(settings, client_id="tw-control-demo")
+        control.start()
+        stack.callback(control.stop)
         say("[4/6] Evidence ingest subscribed (verifies, stores, acks each packet)")
         _start_api(settings, stack)
         base = f"http://{settings.api_host}:{settings.api_port}"

@@ -24,6 +24,7 @@ class Permission(str, Enum):
     audit_read = "audit.read"
     report_read = "report.read"  # list and download the monthly reports (every download audited)
     report_run = "report.run"  # make a report for a period now
+    device_operate = "device.operate"  # commands to a box (snapshot, restart, log), alarm acks
 
 
 _P = Permission
@@ -42,6 +43,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.audit_read,
             _P.report_read,
             _P.report_run,
+            _P.device_operate,
         }
     ),
     Role.operator: frozenset(
@@ -76,7 +78,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.master_read,
         }
     ),
-    Role.technician: frozenset({_P.self_service, _P.master_read}),
+    Role.technician: frozenset({_P.self_service, _P.master_read, _P.device_operate}),
     # Leaders see cases and figures, not the images (need to know: faces, plates).
     Role.leader: frozenset(
         {_P.self_service, _P.case_read, _P.master_read, _P.report_read, _P.report_run}

@@ -11,6 +11,9 @@ from central_server.api.police.endpoints import router as police_router
 from central_server.api.review.endpoints import router as review_router
 from central_server.api.users import router as users_router
 from central_server.api.violations.endpoints import router as violations_router
+from central_server.devices.endpoints import router as enrolment_router
+from central_server.devices.fleet_endpoints import router as fleet_router
+from central_server.devices.remote_endpoints import router as remote_router
 from central_server.export.endpoints import router as export_router
 from central_server.reports.endpoints import router as reports_router
 
@@ -27,4 +30,7 @@ def staff_routers() -> list[APIRouter]:
         master_router,
         audit_router,
         reports_router,
+        enrolment_router,
+        fleet_router,
+        remote_router,
     ]

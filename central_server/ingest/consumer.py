@@ -1,5 +1,8 @@
 """The paho side of the ingest: subscribe, hand messages to the workers, publish acks, PUBACK.
 
+Two subscriptions: evidence, and the boxes' status (retained heartbeats and last wills), which
+the workers hand to fleet health (`central_server.devices.health`).
+
 Manual acks: paho's automatic PUBACK would tell the broker a chunk is safe the moment it reached
 this process's memory. Here the PUBACK goes out only after a worker staged the chunk or committed
 its packet, so a crash before that makes the broker redeliver it (the session is persistent:
@@ -51,6 +54,9 @@ class EvidenceConsumer:
         self.topics = Topics(settings.topic_prefix)
         self.subscription = self.topics.subscription(
             TopicKind.evidence, settings.ingest_shared_group
+        )
+        self.status_subscription = self.topics.subscription(
+            TopicKind.status, settings.ingest_shared_group
         )
         self.client_id = client_id
         self.subscribed = threading.Event()
@@ -147,7 +153,7 @@ class EvidenceConsumer:
             flags.session_present,
         )
         # Here, not once at start: after a reconnect without a session the broker forgot it.
-        client.subscribe(self.subscription, qos=1)
+        client.subscribe([(self.subscription, 1), (self.status_subscription, 1)])
 
     def _on_subscribe(
         self,
@@ -158,10 +164,11 @@ class EvidenceConsumer:
         _properties: Properties | None,
     ) -> None:
         if any(code.is_failure for code in reason_codes):
-            logger.error("broker refused the subscription %s: %s", self.subscription, reason_codes)
-            self._on_fatal(f"MQTT broker refused the subscription {self.subscription}")
+            wanted = f"{self.subscription}, {self.status_subscription}"
+            logger.error("broker refused the subscriptions %s: %s", wanted, reason_codes)
+            self._on_fatal(f"MQTT broker refused the subscriptions {wanted}")
             return
-        logger.info("subscribed to %s", self.subscription)
+        logger.info("subscribed to %s and %s", self.subscription, self.status_subscription)
         self.subscribed.set()
 
     def _on_disconnect(
@@ -187,6 +194,7 @@ class EvidenceConsumer:
                 qos=msg.qos,
                 generation=self._generation,
                 received_at=utcnow(),
+                retained=bool(msg.retain),
             )
             self._inbox.put(item, timeout=ENQUEUE_TIMEOUT_S)
         except queue.Full:

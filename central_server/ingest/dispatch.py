@@ -4,7 +4,8 @@ Chunks of a multi-chunk set wait in the process-wide `ChunkBuffer` (PUBACK defer
 `assembly`); a set completed there is stored in one transaction, its ack published, then every
 message of it PUBACKed. Sets released from the buffer are staged durably (`chunk_stage`) unless
 staged chunks from another process already complete them. Anything else (single-chunk packets,
-bad messages, late copies of settled sets) is handled at once as before.
+bad messages, late copies of settled sets) is handled at once as before. Status messages go to
+`on_status` (fleet health), then are PUBACKed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -34,6 +36,8 @@ RETRY_FIRST_S, RETRY_MAX_S = 0.5, 30.0
 SETTLED_REMEMBERED = 4096
 
 _R = TypeVar("_R")
+# Fleet health's handler of a status message: (topic, payload, received at, retained).
+StatusSink = Callable[[str, bytes, datetime, bool], None]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -56,8 +60,10 @@ class Dispatcher:
         stop: threading.Event,
         abandon: threading.Event,
         on_stored: Callable[[uuid.UUID], None] | None = None,
+        on_status: StatusSink | None = None,
     ) -> None:
         self.ingestor = ingestor
+        self.on_status = on_status
         self.buffer = buffer
         self.on_stored = on_stored
         self.consumer: EvidenceConsumer | None = None  # set once connected (started last)
@@ -68,6 +74,9 @@ class Dispatcher:
 
     def process(self, item: InboundMessage) -> None:
         """Hold a chunk of a multi-chunk set in memory; handle anything else at once."""
+        if self.on_status is not None and item.topic.endswith("/" + TopicKind.status.value):
+            self._handle_status(item, self.on_status)
+            return
         parsed = self._as_held_chunk(item)
         if parsed is None:
             self._handle_now(item)
@@ -102,6 +111,16 @@ class Dispatcher:
         )
         if outcome is not None:
             self._finish(outcome, [item])
+
+    def _handle_status(self, item: InboundMessage, apply: StatusSink) -> None:
+        """Apply a status message to fleet health, then PUBACK it."""
+
+        def attempt() -> bool:
+            apply(item.topic, item.payload, item.received_at, item.retained)
+            return True
+
+        if self._until_durable(attempt, item.mid) and self.consumer is not None:
+            self.consumer.puback(item)
 
     def _store_held(self, held: HeldSet) -> None:
         """Store a set completed in memory in one transaction, ack, then PUBACK its chunks."""

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from central_server import db
+from central_server.devices.health import StatusRecorder
 from central_server.ingest.assembly import ChunkBuffer
 from central_server.ingest.consumer import EvidenceConsumer
 from central_server.ingest.dispatch import RETRY_FIRST_S, RETRY_MAX_S, Dispatcher, is_transient
@@ -113,6 +114,7 @@ class IngestService:
             stop=self._stop,
             abandon=self._abandon,
             on_stored=self.on_stored,
+            on_status=StatusRecorder.from_settings(self.settings, self._engine).handle,
         )
         for index in range(self.worker_count):
             self._spawn(f"ingest-worker-{index}", self._work)

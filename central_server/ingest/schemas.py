@@ -30,6 +30,7 @@ class InboundMessage:
     qos: int
     generation: int  # the connection it arrived on: a PUBACK is only valid on that one
     received_at: datetime
+    retained: bool = False  # a retained message the broker delivered on subscribing
 
 
 @dataclass(frozen=True)

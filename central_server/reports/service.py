@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from central_server.devices.history import uptime_by_device
 from central_server.models import (
     AuditEvent,
     AuditHeadSignature,
@@ -195,7 +196,10 @@ def _overdue(session: Session) -> dict[str, int]:
     return counts
 
 
-def _devices(session: Session, period: Period) -> list[dict[str, Any]]:
+def _devices(session: Session, period: Period, now: datetime) -> list[dict[str, Any]]:
+    # Online time comes from the fleet's online intervals (heartbeats and last wills), so a box
+    # that was down for a week in the middle of the month shows it.
+    uptime = uptime_by_device(session, period.start, period.end, now)
     rows = []
     for device in session.execute(select(Device).order_by(col(Device.id))).scalars():
         status = device.status_json or {}
@@ -208,7 +212,8 @@ def _devices(session: Session, period: Period) -> list[dict[str, Any]]:
                 "last_seen_at": seen,
                 "reporting": seen is not None and period.end - seen <= ONLINE_WITHIN,
                 "state": status.get("state", ""),
-                "uptime_s": metrics.get("uptime_s"),
+                "uptime_s": uptime[device.id].online_s if device.id in uptime else 0.0,
+                "uptime_share": uptime[device.id].share if device.id in uptime else 0.0,
                 "alarms": len(metrics.get("alarms") or [])
                 + len(metrics.get("camera_problems") or []),
                 "revoked": device.revoked_at is not None,
@@ -255,7 +260,7 @@ def compute(session: Session, period: Period, now: datetime) -> ReportData:
     for row in _event_rows(session, period):
         _tally(acc, row)
     sites = {site.id: site for site in session.execute(select(Site)).scalars()}
-    devices = _devices(session, period)
+    devices = _devices(session, period, now)
     data = ReportData(
         period=period,
         generated_at=now,
@@ -265,9 +270,8 @@ def compute(session: Session, period: Period, now: datetime) -> ReportData:
         by_behaviour={k: dict(v) for k, v in sorted(acc.by_behaviour.items())},
         audit_head=_audit_head(session, period),
         notes=[
-            "Thời gian hoạt động của thiết bị chỉ tính từ nhịp tim gần nhất: chưa lưu lịch sử "
-            "nhịp tim (chờ chức năng quản lý thiết bị). / Device uptime is from the latest "
-            "heartbeat only: no heartbeat history is kept yet (the fleet feature is pending)."
+            "Thời gian trực tuyến của thiết bị tính từ nhịp tim và di chúc MQTT (last will) "
+            "trong kỳ. / Device online time comes from heartbeats and MQTT last wills."
         ],
     )
     data.tables = build_tables(

@@ -138,7 +138,8 @@ def _device_table(devices: list[dict[str, Any]]) -> Table:
         "Điểm / Site",
         "Nhịp tim cuối / Last heartbeat",
         "Hoạt động / Reporting",
-        "Thời gian chạy (giờ) / Uptime (h)",
+        "Trực tuyến (giờ) / Online (h)",
+        "Tỉ lệ trực tuyến / Online share",
         "Cảnh báo / Alarms",
     ]
     rows: list[list[Cell]] = [
@@ -147,7 +148,8 @@ def _device_table(devices: list[dict[str, Any]]) -> Table:
             d["site_id"],
             _local(d["last_seen_at"]),
             "Có / Yes" if d["reporting"] else "Không / No",
-            None if d["uptime_s"] is None else round(float(d["uptime_s"]) / 3600, 1),
+            round(float(d["uptime_s"]) / 3600, 1),
+            f"{float(d['uptime_share']) * 100:.1f} %".replace(".", ","),
             d["alarms"],
         ]
         for d in devices

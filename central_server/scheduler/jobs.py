@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from central_server.accounts.jobs import purge_login_records
+from central_server.alerts.jobs import alert_jobs
 from central_server.db import session_scope
+from central_server.devices.health_jobs import CHECK_JOB, DAILY_JOB, fleet_jobs
 from central_server.evidence_store import EvidenceStore
 from central_server.models import AuditHeadSignature
 from central_server.reports.jobs import run_monthly, scheduled_period
@@ -63,6 +65,7 @@ def daily_jobs(
         DailyJob("workflow.overdue", workflow_jobs.flag_overdue),
         DailyJob("workflow.claims", workflow_jobs.purge_stale_claims),
         DailyJob("accounts.purge_login_records", purge_login_records),
+        *[job for job in fleet_jobs() if job.name == DAILY_JOB],
     ]
     if evidence_store is not None:
         store = evidence_store
@@ -81,6 +84,12 @@ def daily_jobs(
             )
         )
     return jobs
+
+
+def frequent_jobs() -> list[DailyJob]:
+    """Jobs every heartbeat runs, whatever the hour, each once per its own period (the fleet
+    check: a box offline at 00:10 must not wait for the daily run)."""
+    return [*(job for job in fleet_jobs() if job.name == CHECK_JOB), *alert_jobs()]
 
 
 def _summary(result: Any) -> dict[str, Any]:

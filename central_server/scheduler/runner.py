@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from central_server.evidence_store import EvidenceStore
-from central_server.scheduler.jobs import DailyJob, daily_jobs, run_due_jobs
+from central_server.scheduler.jobs import DailyJob, daily_jobs, frequent_jobs, run_due_jobs
 from central_server.scheduler.lock import DbLock
 from central_server.workflow.deadlines import VN_TZ
 
@@ -48,6 +48,7 @@ class SchedulerService:
         heartbeat: timedelta = DEFAULT_HEARTBEAT,
         lock_ttl: timedelta = DEFAULT_LOCK_TTL,
         jobs: list[DailyJob] | None = None,
+        frequent: list[DailyJob] | None = None,
         evidence_store: EvidenceStore | None = None,
     ) -> None:
         if lock_ttl <= heartbeat * 2:
@@ -57,6 +58,7 @@ class SchedulerService:
         self.heartbeat = heartbeat
         self.lock = DbLock(engine, ttl=lock_ttl)
         self.jobs = jobs if jobs is not None else daily_jobs(server_key, evidence_store)
+        self.frequent = frequent if frequent is not None else frequent_jobs()
         self.holding = False
         self.last_outcomes: dict[str, str] = {}
         self.ticked = threading.Event()  # set after each heartbeat (lets callers observe progress)
@@ -113,7 +115,11 @@ class SchedulerService:
         """Heartbeat: hold the lock, and catch up on today's jobs once their time has come."""
         now = now or _utcnow()
         try:
-            if self._hold(now) and self._run_time_passed(now):
+            if not self._hold(now):
+                return
+            if self.frequent:
+                run_due_jobs(self.engine, self.lock, self.frequent, now)
+            if self._run_time_passed(now):
                 self.last_outcomes = run_due_jobs(self.engine, self.lock, self.jobs, now)
         finally:
             self.ticked.set()

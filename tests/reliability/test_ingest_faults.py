@@ -88,9 +88,10 @@ class _Tally:
         assert original is not None
 
         def counting(c: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-            with self.lock:
-                self.by_packet[decode_chunk(message.payload).packet_id].add(name)
-                self.by_worker[name] += 1
+            if message.topic.endswith("/evidence"):  # the ingest also hears heartbeats
+                with self.lock:
+                    self.by_packet[decode_chunk(message.payload).packet_id].add(name)
+                    self.by_worker[name] += 1
             original(c, userdata, message)
 
         client.on_message = counting

@@ -1,4 +1,4 @@
-"""The `trafficwatch` command: every name the project promises exists, and stubs never pretend."""
+"""The `trafficwatch` command: every name the project promises exists and runs its module."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import sys
 import pytest
 
 from trafficwatch.cli import main
-from trafficwatch.commands import COMMANDS, NOT_YET
-from trafficwatch.stub import EXIT_NOT_IMPLEMENTED
+from trafficwatch.commands import COMMANDS
 
 PROMISED = [
     "demo",
@@ -35,20 +34,10 @@ def test_every_promised_command_exists() -> None:
     assert set(PROMISED) <= paths
 
 
-@pytest.mark.parametrize("cmd", [c for c in COMMANDS if c.target == NOT_YET], ids=str)
-def test_stub_says_so_and_fails(cmd: object, capsys: pytest.CaptureFixture[str]) -> None:
-    assert isinstance(cmd, type(COMMANDS[0]))
-    assert main(list(cmd.path)) == EXIT_NOT_IMPLEMENTED
-    err = capsys.readouterr().err
-    assert "not yet implemented" in err and "chưa được triển khai" in err
-
-
 def test_every_real_target_imports() -> None:
     import importlib
 
     for cmd in COMMANDS:
-        if cmd.target == NOT_YET:
-            continue
         module, _, func = cmd.target.partition(":")
         assert callable(getattr(importlib.import_module(module), func)), cmd.target
 

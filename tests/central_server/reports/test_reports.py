@@ -113,3 +113,35 @@ def test_a_rerun_keeps_the_earlier_files_and_is_audited(
         ("report.generated", "test"),
         ("report.regenerated", "user:7"),
     ]
+
+
+def test_device_online_time_comes_from_the_fleet_intervals(db: Database, month: Month) -> None:
+    """A box online for two stretches of the month (one still open) shows their sum."""
+    from central_server.devices.models_health import DeviceOnlineInterval
+    from tests.factories_db import make_device
+
+    with db.session() as session:
+        device = make_device(session, id="box-uptime-01")
+        session.add_all(
+            [
+                DeviceOnlineInterval(
+                    device_id=device.id,
+                    started_at=datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc),
+                    ended_at=datetime(2026, 11, 3, 0, 0, tzinfo=timezone.utc),
+                ),
+                DeviceOnlineInterval(
+                    device_id=device.id,
+                    started_at=datetime(2026, 11, 29, 0, 0, tzinfo=timezone.utc),
+                ),
+            ]
+        )
+    with db.session() as session:
+        data = compute(session, period_for("2026-11"), AFTER_CUTOFF)
+    table = next(t for t in data.tables if t.key == "devices")
+    row = next(r for r in table.rows if r[0] == "box-uptime-01")
+    period = period_for("2026-11")
+    # A whole day, plus the open stretch up to the period's end (the cut-off, 00:00 ICT on the
+    # 30th = 17:00 UTC on the 29th).
+    assert row[4] == 24.0 + 17.0
+    share = 41 * 3600 / (period.end - period.start).total_seconds()
+    assert row[5] == f"{share * 100:.1f} %".replace(".", ",")

@@ -48,7 +48,7 @@ def test_the_holder_catches_up_at_start_and_a_standby_takes_over_when_it_stops(
         _next_tick(active)
         _next_tick(active)
         assert active.holding
-        assert {run.job for run in _runs(db)} == {job.name for job in active.jobs}
+        assert {run.job for run in _runs(db)} == {job.name for job in active.jobs + active.frequent}
         assert {run.holder for run in _runs(db)} == {active.lock.holder}
         standby.start()
         _next_tick(standby)

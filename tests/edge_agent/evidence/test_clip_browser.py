@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,6 @@ from edge_agent.evidence.clip import Clip
 from edge_agent.evidence.segments import SegmentBuffer
 from tests.edge_agent.capture.media import sample_video
 from tests.edge_agent.evidence.footage import as_raw, feed_with_violation, read_h264
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 PLAY = """() => new Promise(done => {
   const video = document.getElementById('clip');
@@ -26,22 +23,6 @@ PLAY = """() => new Promise(done => {
   video.playbackRate = 8;
   video.play().catch(e => done({error: String(e)}));
 })"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Headless Chromium (the system's, never a download); skipped where absent."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        )
-        yield browser
-        browser.close()
 
 
 def play(browser: Any, clip: Clip, folder: Path) -> dict[str, Any]:
@@ -58,7 +39,7 @@ def play(browser: Any, clip: Clip, folder: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("raw", [False, True], ids=["remuxed", "encoded"])
-def test_a_clip_plays_to_the_end_in_chromium(chromium: Any, tmp_path: Path, raw: bool) -> None:
+def test_a_clip_plays_to_the_end_in_chromium(browser: Any, tmp_path: Path, raw: bool) -> None:
     info, frames = read_h264(sample_video())
     if raw:
         info, frames = as_raw(info, frames[:150])
@@ -67,7 +48,7 @@ def test_a_clip_plays_to_the_end_in_chromium(chromium: Any, tmp_path: Path, raw:
     buffer.close()
     assert clip is not None and clip.remuxed is not raw
 
-    shown = play(chromium, clip, tmp_path)
+    shown = play(browser, clip, tmp_path)
 
     assert "error" not in shown
     assert (shown["width"], shown["height"]) == (768, 432)

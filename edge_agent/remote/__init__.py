@@ -1,0 +1,2 @@
+"""Remote configuration and commands on the box: signed configs applied with rollback, commands
+answered on the reply topic (see `supervisor`)."""

@@ -1,0 +1,1 @@
+"""The checks of `provision check`, one module per thing checked; `base` has what they share."""
