@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from central_server import db
 from central_server.accounts.dependencies import PUBLIC
@@ -17,6 +19,7 @@ from central_server.api.common import install_validation_handler
 from central_server.api.routers import staff_routers
 from central_server.errors import install_error_handlers
 from central_server.evidence_store import EvidenceStore
+from central_server.metrics.endpoints import install_metrics
 from central_server.models import utcnow
 from central_server.public.install import install_public_api
 from central_server.settings import Settings, get_settings
@@ -58,6 +61,7 @@ def create_app(
         app.include_router(router)
     install_public_api(app)
     install_web(app)
+    install_metrics(app)
 
     @app.get("/healthz", tags=["health"], dependencies=[Depends(PUBLIC)])
     def healthz() -> dict[str, str]:
@@ -65,12 +69,17 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"], dependencies=[Depends(PUBLIC)])
-    def readyz() -> dict[str, str]:
-        """Readiness: the database answers and its schema is current."""
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        if not db.check_schema_current(engine):
-            return {"status": "schema_outdated"}
-        return {"status": "ok"}
+    def readyz() -> JSONResponse:
+        """Readiness: the database answers and its schema is current (503 otherwise, so a
+        proxy or orchestrator takes the worker out of service)."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            current = db.check_schema_current(engine)
+        except SQLAlchemyError:
+            return JSONResponse({"status": "database_unreachable"}, status_code=503)
+        if not current:
+            return JSONResponse({"status": "schema_outdated"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     return app

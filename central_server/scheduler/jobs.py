@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from central_server.accounts.jobs import purge_login_records
+from central_server.alerts.jobs import alert_jobs
 from central_server.db import session_scope
 from central_server.devices.health_jobs import CHECK_JOB, DAILY_JOB, fleet_jobs
 from central_server.evidence_store import EvidenceStore
@@ -88,7 +89,7 @@ def daily_jobs(
 def frequent_jobs() -> list[DailyJob]:
     """Jobs every heartbeat runs, whatever the hour, each once per its own period (the fleet
     check: a box offline at 00:10 must not wait for the daily run)."""
-    return [job for job in fleet_jobs() if job.name == CHECK_JOB]
+    return [*(job for job in fleet_jobs() if job.name == CHECK_JOB), *alert_jobs()]
 
 
 def _summary(result: Any) -> dict[str, Any]:

@@ -41,6 +41,7 @@ EXPECTED: dict[str, frozenset[Role] | str] = {
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
     # Prometheus scrapes with its own bearer token (TW_METRICS_TOKEN), not a staff account.
+    "GET /metrics": PUBLIC,
     "POST /api/v1/auth/login": PUBLIC,
     "POST /api/v1/auth/logout": ALL,
     "GET /api/v1/auth/me": ALL,

@@ -59,9 +59,11 @@ def test_the_holder_catches_up_at_start_and_a_standby_takes_over_when_it_stops(
         _next_tick(standby)
         _next_tick(standby)
         assert standby.holding
-        # Today's jobs were done by the first instance: the standby does not repeat them.
+        # Today's jobs were done by the first instance: the standby does not repeat them (the
+        # every-heartbeat jobs may meet a new period, so only the daily ones are compared).
         assert set(standby.last_outcomes.values()) <= {"done"}
-        assert {run.holder for run in _runs(db)} == {active.lock.holder}
+        daily = {job.name for job in standby.jobs}
+        assert {run.holder for run in _runs(db) if run.job in daily} == {active.lock.holder}
     finally:
         standby.stop()
 
