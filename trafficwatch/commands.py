@@ -75,6 +75,16 @@ COMMANDS: tuple[Command, ...] = (
         "Tạo khóa API / create an API key",
     ),
     Command(
+        ("server", "apikey", "list"),
+        "central_server.public.cli:list_command",
+        "Liệt kê khóa API / list API keys",
+    ),
+    Command(
+        ("server", "apikey", "revoke"),
+        "central_server.public.cli:revoke_command",
+        "Thu hồi khóa API / revoke an API key",
+    ),
+    Command(
         ("server", "report", "run"),
         "central_server.reports.cli:main",
         "Lập báo cáo tháng / run the monthly report",

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from central_server import audit
 from central_server.models import UtcDateTime, utcnow
 
 logger = logging.getLogger(__name__)
@@ -65,11 +66,19 @@ def create_key(
     )
     session.add(row)
     session.flush()
+    audit.append(
+        session,
+        actor=created_by,
+        action="public_api_key.created",
+        entity_type="public_api_key",
+        entity_id=row.id or 0,
+        after={"name": name, "shown_prefix": row.shown_prefix, "rate_per_minute": rate_per_minute},
+    )
     logger.info("public API key %s created for %s", row.shown_prefix, name)
     return row, key
 
 
-def revoke_key(session: Session, shown_prefix: str) -> bool:
+def revoke_key(session: Session, shown_prefix: str, *, actor: str = "cli") -> bool:
     """Revoke the live key shown as `shown_prefix`; False when there is none."""
     row = session.exec(
         select(PublicApiKey)
@@ -80,8 +89,22 @@ def revoke_key(session: Session, shown_prefix: str) -> bool:
         return False
     row.revoked_at = utcnow()
     session.add(row)
+    audit.append(
+        session,
+        actor=actor,
+        action="public_api_key.revoked",
+        entity_type="public_api_key",
+        entity_id=row.id or 0,
+        before={"revoked_at": None},
+        after={"revoked_at": row.revoked_at.isoformat()},
+    )
     logger.info("public API key %s revoked", shown_prefix)
     return True
+
+
+def list_keys(session: Session) -> list[PublicApiKey]:
+    """Every key, newest first (hashes only; the keys themselves are never stored)."""
+    return list(session.exec(select(PublicApiKey).order_by(col(PublicApiKey.id).desc())).all())
 
 
 class KeyCache:

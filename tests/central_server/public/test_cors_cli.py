@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from central_server.app import create_app
-from central_server.public.cli import create
+from central_server.models import AuditEvent
+from central_server.public.cli import create, list_command, revoke_command
 from central_server.settings import Settings, get_settings
 from tests.central_server.api.harness import SECRET_KEY, auth_settings
 from tests.central_server.public.conftest import SEARCH
@@ -74,3 +76,34 @@ def test_the_cli_creates_a_key_that_works(
         assert (
             client.get(SEARCH, params=PARAMS, headers={"X-API-Key": key + "x"}).status_code == 401
         )
+
+
+def test_a_revoked_key_is_listed_as_revoked_refused_and_audited(
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TW_DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    try:
+        assert create(["--name", "SmartCity", "--rate-per-minute", "600"]) == 0
+        key = capsys.readouterr().out.strip().splitlines()[-1]
+        assert list_command([]) == 0
+        prefix = capsys.readouterr().out.split("…")[0]
+        assert key.startswith(prefix)
+        assert revoke_command([prefix]) == 0
+        assert revoke_command([prefix]) == 1  # nothing live under that prefix any more
+        assert list_command([]) == 0
+        assert "revoked" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
+    with db.session() as session:
+        actions = session.exec(select(AuditEvent.action)).all()
+    assert {"public_api_key.created", "public_api_key.revoked"} <= set(actions)
+    settings = Settings(_env_file=None, database_url=db.url, secret_key=SECRET_KEY)
+    app = create_app(settings, db.engine, auth_settings=auth_settings())
+    with TestClient(app) as client:
+        answer = client.get(SEARCH, params=PARAMS, headers={"X-API-Key": key})
+        assert answer.status_code == 401
