@@ -154,8 +154,10 @@ def test_devices_show_heartbeat_figures_and_alarms(web_env: ApiEnv, page_as: Pag
     assert "2,8 MB" in html  # in the outbox
     assert "Đã bỏ clip vì hết dung lượng đĩa" in html
     assert "/acknowledge" in html
-    technician, _ = page_as(Role.technician)
-    seen = technician.get("/admin/devices").text
+    technician, _ = page_as(Role.technician)  # in the field: acknowledges what they fix
+    assert "/acknowledge" in technician.get("/admin/devices").text
+    leader, _ = page_as(Role.leader)
+    seen = leader.get("/admin/devices").text
     assert "dh-cam-07" in seen and "/acknowledge" not in seen
 
 
