@@ -13,11 +13,13 @@ import functools
 import heapq
 import itertools
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
-from plates.grammar_spec import GrammarSpec, SegmentSpec, ShapeSpec, load_spec
+from plates.expansion import Expansion, Unit, expand, groups_of
+from plates.grammar_spec import GrammarSpec, ShapeSpec, load_spec
 
 Slot = tuple[tuple[str, float], ...]
 """One character position as read: (character, probability) alternatives, most likely first."""
@@ -27,30 +29,6 @@ BEAM_WIDTH = 8
 DELETION_WEIGHT = 0.3  # dropping a stray character at a line's end (a bolt, the border) is a guess
 DELETION_FLOOR = 0.02
 VEHICLE_MISMATCH_WEIGHT = 0.7  # the detector may be wrong about the class: lower, never exclude
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A fixed-width piece of an expanded shape: allowed strings at consecutive positions."""
-
-    segment: str
-    options: tuple[str, ...]
-    klass: str | None = None  # the character class, for units of one class character
-
-    @property
-    def width(self) -> int:
-        """Characters the unit spans."""
-        return len(self.options[0])
-
-
-@dataclass(frozen=True)
-class Expansion:
-    """A shape with every variable-length segment fixed: a sequence of units."""
-
-    shape: ShapeSpec
-    units: tuple[Unit, ...]
-    width: int
-    upper_width: int | None  # characters on the upper line of a two-line plate, if fixed
 
 
 @dataclass(frozen=True)
@@ -78,7 +56,7 @@ class Grammar:
     expansions: list[Expansion] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.expansions = [e for shape in self.spec.shapes for e in self._expand(shape)]
+        self.expansions = [e for shape in self.spec.shapes for e in expand(self.spec, shape)]
         self._stands_for: dict[str, list[str]] = {}
         for char, substitutes in self.spec.accepted_for.items():
             for substitute in substitutes:
@@ -131,14 +109,32 @@ class Grammar:
         A space between two groups (`73-B1 1234`) marks a two-line plate's line break, which
         settles plates that read as a car's or a motorbike's (`73B11234`).
         """
-        compact = self.compact(text)
-        if not compact or not set(compact) <= set(self.spec.alphabet):
-            return None
         words = text.split()
         upper = len(self.compact(words[0])) if len(words) == 2 and lines != 1 else None
+        found = self.fits(text, lines=lines, vehicle=vehicle, shapes=shapes, upper=upper)
+        return found[0][0] if found else None
+
+    def fits(
+        self,
+        text: str,
+        *,
+        lines: int | None = None,
+        vehicle: str | None = None,
+        colour: str | None = None,
+        shapes: Collection[str] | None = None,
+        upper: int | None = None,
+    ) -> list[tuple[Parse, Literal[1, 2]]]:
+        """Every shape and layout a plate fits exactly (no correction), the likeliest first.
+
+        `upper`: the characters on a two-line plate's upper line, when known; `colour` narrows
+        the series letters (blue plates); `vehicle` lowers shapes unusual on that vehicle.
+        """
+        compact = self.compact(text)
+        if not compact or not set(compact) <= set(self.spec.alphabet):
+            return []
         slots = [((c, 1.0),) for c in compact]
-        layouts = [lines] if lines in (1, 2) else [1, 2]
-        found: list[Parse] = []
+        layouts: list[Literal[1, 2]] = [1] if lines == 1 else [2] if lines == 2 else [1, 2]
+        found: list[tuple[Parse, Literal[1, 2]]] = []
         for layout in layouts:
             for exp in self.expansions:
                 if layout not in exp.shape.layouts or exp.width != len(compact):
@@ -147,8 +143,10 @@ class Grammar:
                     continue
                 if layout == 2 and upper is not None and exp.upper_width not in (None, upper):
                     continue
-                found += self._fit(exp, slots, None, vehicle, corrections=False, limit=1)
-        return max(found, key=lambda p: p.probability, default=None)
+                parses = self._fit(exp, slots, colour, vehicle, corrections=False, limit=1)
+                found += [(parse, layout) for parse in parses]
+        # Stable: equally likely fits keep the order of the shapes in the data, one line first.
+        return sorted(found, key=lambda item: -item[0].probability)
 
     def is_valid(self, text: str, *, lines: int | None = None) -> bool:
         """Whether `text` fits a §5 shape exactly."""
@@ -234,7 +232,7 @@ class Grammar:
         if vehicle is not None and vehicle not in exp.shape.vehicles:
             weight = VEHICLE_MISMATCH_WEIGHT
         return [
-            Parse(text, exp.shape.name, p * weight, _groups(exp, text), fixed)
+            Parse(text, exp.shape.name, p * weight, groups_of(exp, text), fixed)
             for p, text, fixed in beam[:limit]
         ]
 
@@ -310,42 +308,6 @@ class Grammar:
     def shape(self, name: str) -> ShapeSpec:
         """A shape by name."""
         return next(s for s in self.spec.shapes if s.name == name)
-
-    # ---------------------------------------------------------------- expansion
-
-    def _expand(self, shape: ShapeSpec) -> Iterable[Expansion]:
-        choices = [self._segment_units(seg) for seg in shape.segments]
-        for combo in itertools.product(*choices):
-            units = tuple(u for part in combo for u in part)
-            width = sum(u.width for u in units)
-            upper = None
-            if shape.line_break_after is not None:
-                last = max(i for i, u in enumerate(units) if u.segment == shape.line_break_after)
-                upper = sum(u.width for u in units[: last + 1])
-            yield Expansion(shape, units, width, upper)
-
-    def _segment_units(self, seg: SegmentSpec) -> list[tuple[Unit, ...]]:
-        """Every way a segment can be laid out as fixed-width units."""
-        if seg.province:
-            return [(Unit(seg.name, tuple(sorted(self.province_codes))),)]
-        if seg.class_ is not None:
-            chars = tuple(self.spec.classes[seg.class_])
-            unit = Unit(seg.name, chars, seg.class_)
-            return [(unit,) * n for n in range(seg.min, seg.max + 1)]
-        strings = [seg.literal] if seg.literal else list(seg.one_of or [])
-        by_width: dict[int, list[str]] = {}
-        for text in strings:
-            by_width.setdefault(len(text), []).append(text)
-        return [(Unit(seg.name, tuple(group)),) for group in by_width.values()]
-
-
-def _groups(exp: Expansion, text: str) -> tuple[tuple[str, str], ...]:
-    groups: list[tuple[str, str]] = []
-    pos = 0
-    for unit in exp.units:
-        groups.append((unit.segment, text[pos : pos + unit.width]))
-        pos += unit.width
-    return tuple(groups)
 
 
 @functools.lru_cache(maxsize=4)

@@ -86,6 +86,9 @@ class GrammarSpec(_Strict):
     classes: dict[str, str]
     colour_classes: dict[str, dict[str, str]]
     shapes: list[ShapeSpec] = Field(min_length=1)
+    non_standard: dict[str, str] = Field(
+        description="Kinds of plate a reviewer may record outside every shape: kind → label."
+    )
     confusions: dict[str, list[str]]
     confusion_weight: float = Field(gt=0, le=1)
 

@@ -27,6 +27,7 @@ Floats = npt.NDArray[np.floating[Any]]
 WORK_MAX_SIDE = 960  # frames are searched at this size; plates stay several blobs high
 WORK_MIN_SIDE = 240  # small crops are enlarged so that 20 px plates still give blobs
 MIN_BLOB_H = 7
+JOIN_GAP = 2.0  # times the character height: the widest gap a separator leaves in a line
 SIDE_MARGIN = 2.4  # times the vertical margin: a character the blobs missed at an end is kept
 
 
@@ -205,9 +206,35 @@ def _lines(blobs: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
         chain = [int(start)]
         while right[chain[-1]] >= 0 and left[right[chain[-1]]] == chain[-1]:
             chain.append(int(right[chain[-1]]))
-        if len(chain) >= 3:
+        if len(chain) >= 2:
             chains.append(blobs[chain])
-    return chains
+    return [c for c in _join(chains) if len(c) >= 3]
+
+
+def _join(chains: list[npt.NDArray[np.float32]]) -> list[npt.NDArray[np.float32]]:
+    """Pieces of one line joined across a wider gap: a dash or dot between groups (`73A-123.45`,
+    `80-011-NG-01`) leaves more space than between two characters."""
+    pieces = sorted(chains, key=lambda c: float(c[0, 0]))
+    joined: list[npt.NDArray[np.float32]] = []
+    for piece in pieces:
+        for i, line in enumerate(joined):
+            if _continues(line, piece):
+                joined[i] = np.concatenate([line, piece])
+                break
+        else:
+            joined.append(piece)
+    return joined
+
+
+def _continues(line: npt.NDArray[np.float32], piece: npt.NDArray[np.float32]) -> bool:
+    """Whether a piece starts where a line (left of it) ends, on its baseline, at its height."""
+    end, start = line[-1], piece[0]
+    h1, h2 = float(np.median(line[:, 3])), float(np.median(piece[:, 3]))
+    if min(h1, h2) / max(h1, h2) < 0.75:
+        return False
+    gap = float(start[0] - (end[0] + end[2]))
+    rise = abs(float(start[1] + start[3] / 2 - (end[1] + end[3] / 2)))
+    return -0.15 * h1 <= gap <= JOIN_GAP * h1 and rise <= 0.3 * h1
 
 
 def _dedupe_lines(lines: list[TextLine]) -> list[TextLine]:
@@ -300,25 +327,3 @@ def warp(image: Image, quad: Quad, min_height: int = 0) -> Image:
         image, matrix, size, flags=interpolation, borderMode=cv2.BORDER_REPLICATE
     )
     return np.asarray(out, dtype=np.uint8)
-
-
-def split_lines(block: Image) -> list[Image] | None:
-    """The two lines of a rectified two-line block, split at the ink valley between them.
-
-    The text-line detector, run small, sometimes boxes a whole two-line plate as one line.
-    """
-    w = block.shape[1]
-    # Characters are full of vertical strokes, the gap between lines has none; the middle
-    # columns only, as the block's ends may hold the plate's frame or the vehicle.
-    gray = cv2.cvtColor(block[:, w // 5 : w - w // 5], cv2.COLOR_BGR2GRAY)
-    profile = np.abs(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)).mean(axis=1)
-    h = len(profile)
-    lo, hi = int(0.3 * h), int(0.7 * h)
-    if hi - lo < 2:
-        return None
-    cut = lo + int(np.argmin(profile[lo:hi]))
-    top, bottom = float(profile[:cut].max()), float(profile[cut:].max())
-    if profile[cut] > 0.5 * min(top, bottom):
-        return None
-    pad = max(1, h // 20)
-    return [block[: cut + pad], block[max(0, cut - pad) :]]

@@ -2,8 +2,10 @@
 
 Per plate candidate (`locate.py`), the lines found from character blobs are rectified and read
 first; when that reading is weak, or only one short line was found, PP-OCR's text-line detector
-looks again at the candidate's surroundings and its lines are read in order, top to bottom. A
-plate crop (the packet's `plate_crop`) goes to the detector directly, padded.
+looks again at the candidate's surroundings and its rows (`rows.py`: found lines, the halves of
+a squat block, a lone line's neighbours) are read and grouped, top to bottom, into the one- or
+two-line plate the grammar likes best; a result still weak gets a second detector look with
+more pixels. A plate crop (the packet's `plate_crop`) goes to the detector directly, padded.
 """
 
 from __future__ import annotations
@@ -14,26 +16,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from plates.colour import classify_colour
 from plates.grammar import Grammar, Parse, load_grammar
 from plates.image import as_bgr
-from plates.locate import Box, Candidate, find_candidates, iou, split_lines, warp
+from plates.locate import Box, Candidate, find_candidates, iou, warp
 from plates.ocr import Image, LineRead, OcrSettings, PlateOcr, Quad
 from plates.reading import ModelRef, PlateHint, PlateReading, Point
+from plates.rows import hypotheses, merge_rows, quad_box, rows_of, union
 from protocol.enums import PlateColour
 
 logger = logging.getLogger(__name__)
 
 UNGRAMMATICAL_WEIGHT = 0.3  # a reading that fits no shape is at best a hint for the reviewer
 PLATE_CHARS = 7  # the fewest characters of a common plate
+LINE_SPAN = 9.0  # character heights: the longest one-line plate (`80-011-NG-01`) fits in it
 SMALL_IMAGE = 800  # up to this size an image may be a vehicle crop: the detector looks at it whole
-TALL_ROW = 2.2  # a detected "line" narrower than this many heights may be two lines
-MAX_ROWS = 8  # rows of one region considered (pairs grow with the square)
-SAME_LINE = 0.25  # rows whose centres are closer than this many heights are one line
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class ReaderSettings:
     alternatives: int = 3  # readings kept per plate
     fast_accept: float = 0.5  # a blob-line reading this probable needs no second look
     line_margin: float = 0.25  # around a blob line, in character heights
+    second_look: float = 2.0  # detector pixels of a weak region's second look, times det_pixels
 
 
 @dataclass
@@ -137,36 +138,40 @@ class PlateReader:
         offset: tuple[int, int],
         known: Sequence[Quad] = (),
     ) -> _Plate | None:
-        """Detect text lines in a region and read the best one- or two-line plate among them."""
+        """Detect text lines in a region and read the best one- or two-line plate among them.
+
+        A weak result gets a second look with more detector pixels: on a small plate the
+        detector, run small, boxes both lines as one or misses a short line.
+        """
         if min(region.shape[:2]) < 8:
             return None
-        detected = _rows(self.ocr.detect_lines(region))
-        extra = [q for q in known if all(iou(_box(q), _box(d)) < 0.5 for d in detected)]
-        rows: list[_Row] = []
-        for source, quad in enumerate(detected + extra):
-            image = warp(region, quad)
-            top, bottom = float(quad[:, 1].min()), float(quad[:, 1].max())
-            rows.append(_Row((top + bottom) / 2, bottom - top, quad, image, source))
-            # A squat row may be a whole two-line plate: read it whole and as two lines.
-            if image.shape[1] < TALL_ROW * image.shape[0]:
-                for i, half in enumerate(split_lines(image) or []):
-                    centre = top + (bottom - top) * (0.25 + 0.5 * i)
-                    rows.append(_Row(centre, (bottom - top) / 2, quad, half, source, half=True))
-        if not rows:
-            return None
-        rows.sort(key=lambda r: r.centre)
+        best = self._region_plate(region, hint, known, self.settings.ocr.det_pixels)
+        if best is None or not best.parses or best.score < self.settings.fast_accept:
+            pixels = round(self.settings.ocr.det_pixels * self.settings.second_look)
+            second = self._region_plate(region, hint, known, pixels)
+            if second is not None and (best is None or second.key > best.key):
+                best = second
+        if best is not None:
+            best.quad = best.quad + np.array(offset, dtype=np.float32)
+        return best
+
+    def _region_plate(
+        self, region: Image, hint: PlateHint, known: Sequence[Quad], pixels: int
+    ) -> _Plate | None:
+        """The best plate among the rows the detector (at this budget) and the blobs found."""
+        detected = merge_rows(self.ocr.detect_lines(region, pixels))
+        extra = [q for q in known if all(iou(quad_box(q), quad_box(d)) < 0.5 for d in detected)]
+        rows = rows_of(region, detected + extra)
         reads = self.ocr.read_lines([r.image for r in rows])
         best: _Plate | None = None
-        for group in _hypotheses(rows):
+        for group in hypotheses(rows):
             group_reads = [reads[i] for i in group]
             if len(group) == 2 and group_reads[0].text == group_reads[1].text:
                 continue  # one line found twice (by the detector and by the blobs)
-            quad = _union(rows[i].quad for i in group)
+            quad = union(rows[i].quad for i in group)
             plate = self._plate(group_reads, [rows[i].image for i in group], quad, hint)
             if best is None or plate.key > best.key:
                 best = plate
-        if best is not None:
-            best.quad = best.quad + np.array(offset, dtype=np.float32)
         return best
 
     def _plate(
@@ -240,11 +245,12 @@ def _corners(quad: Quad) -> tuple[Point, Point, Point, Point]:
 
 
 def _grow(cand: Candidate, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """A region around a candidate big enough to hold the whole plate (a missed second line)."""
+    """A region around a candidate big enough to hold the whole plate: a missed second line, or
+    the rest of a line whose groups the blobs found apart (a dash or dot between them)."""
     x1, y1, x2, y2 = cand.box
     h = max(line.height for line in cand.lines)
     grow_y = 0.6 * h if len(cand.lines) == 2 else 1.8 * h
-    grow_x = 0.6 * h
+    grow_x = 0.6 * h if len(cand.lines) == 2 else max(0.6 * h, (LINE_SPAN * h - (x2 - x1)) / 2)
     return (
         max(0, int(x1 - grow_x)),
         max(0, int(y1 - grow_y)),
@@ -253,83 +259,14 @@ def _grow(cand: Candidate, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     )
 
 
-def _order(points: np.ndarray) -> Quad:
-    """Four points as top-left, top-right, bottom-right, bottom-left."""
-    s, d = points.sum(axis=1), points[:, 1] - points[:, 0]
-    return np.array(
-        [points[s.argmin()], points[d.argmin()], points[s.argmax()], points[d.argmax()]],
-        dtype=np.float32,
-    )
-
-
-def _union(quads: object) -> Quad:
-    points = np.concatenate(list(quads)).astype(np.float32)  # type: ignore[call-overload]
-    return _order(cv2.boxPoints(cv2.minAreaRect(points)))
-
-
-def _rows(quads: list[Quad]) -> list[Quad]:
-    """Detected boxes merged into rows (pieces of one line side by side), top to bottom."""
-    rows: list[list[Quad]] = []
-    for quad in sorted(quads, key=lambda q: float(q[:, 1].mean())):
-        cy, h = float(quad[:, 1].mean()), float(np.ptp(quad[:, 1]))
-        for row in rows:
-            ry = float(np.mean([q[:, 1].mean() for q in row]))
-            rh = float(np.mean([np.ptp(q[:, 1]) for q in row]))
-            if abs(cy - ry) < 0.5 * min(h, rh):
-                row.append(quad)
-                break
-        else:
-            rows.append([quad])
-    return [_union(row) if len(row) > 1 else _order(row[0]) for row in rows]
-
-
-@dataclass(frozen=True)
-class _Row:
-    """A text line found in a region: where it is, its rectified image, where it came from."""
-
-    centre: float
-    height: float
-    quad: Quad
-    image: Image
-    source: int  # rows split from one detected block share it
-    half: bool = False
-
-
-def _hypotheses(rows: list[_Row]) -> list[tuple[int, ...]]:
-    """Which rows (top to bottom) may form the plate: each alone, and each with one below it.
-
-    Two finds of one line (the detector's and the blobs') never pair, nor a block with a half
-    of itself.
-    """
-    n = min(len(rows), MAX_ROWS)
-    pairs: list[tuple[int, ...]] = [
-        (i, j)
-        for i in range(n)
-        for j in range(i + 1, n)
-        if rows[j].centre - rows[i].centre >= SAME_LINE * min(rows[i].height, rows[j].height)
-        and (rows[i].source != rows[j].source or (rows[i].half and rows[j].half))
-    ]
-    singles: list[tuple[int, ...]] = [(i,) for i in range(n)]
-    return singles + pairs
-
-
 def _distinct(plates: list[_Plate]) -> list[_Plate]:
     """One plate per place: overlapping finds keep the best scored."""
     kept: list[_Plate] = []
     for plate in sorted(plates, key=lambda p: p.key, reverse=True):
-        box = _box(plate.quad)
-        if all(_overlap(box, _box(k.quad)) < 0.3 for k in kept):
+        box = quad_box(plate.quad)
+        if all(_overlap(box, quad_box(k.quad)) < 0.3 for k in kept):
             kept.append(plate)
     return kept
-
-
-def _box(quad: Quad) -> Box:
-    return (
-        float(quad[:, 0].min()),
-        float(quad[:, 1].min()),
-        float(quad[:, 0].max()),
-        float(quad[:, 1].max()),
-    )
 
 
 def _overlap(a: Box, b: Box) -> float:

@@ -195,7 +195,7 @@ def bench_crops(reader: PlateReader, folder: Path) -> float:
 
 
 def bench_synthetic(reader: PlateReader, count: int, seed: int) -> dict[str, float]:
-    """synthetic_exact, with breakdowns by plate height and line count."""
+    """synthetic_exact, with breakdowns by shape, layout, height, blur, turn and glare."""
     from tests.plates.synth import synth_set
 
     buckets: dict[str, list[bool]] = defaultdict(list)
@@ -207,14 +207,27 @@ def bench_synthetic(reader: PlateReader, count: int, seed: int) -> dict[str, flo
         ok = best is not None and same(reader, best.text, plate.text)
         sure_wrong += bool(best and not ok and best.auto_accept)
         colours.append(best is not None and best.colour is plate.colour)
-        size = "20-29" if plate.plate_height < 30 else "30-49" if plate.plate_height < 50 else "50+"
-        for key in ("all", f"{plate.lines} line(s)", f"{size} px", plate.shape):
+        for key in _synthetic_keys(plate):
             buckets[key].append(ok)
     for key, hits in sorted(buckets.items()):
-        print(f"  synthetic {key:>16}: {sum(hits) / len(hits):.3f} of {len(hits)}")
+        print(f"  synthetic {key:>24}: {sum(hits) / len(hits):.3f} of {len(hits)}")
     print(f"  synthetic colour right: {sum(colours) / len(colours):.3f}")
     print(f"  synthetic confidently wrong: {sure_wrong} of {count}")
     return {"synthetic_exact": sum(buckets["all"]) / len(buckets["all"])}
+
+
+def _synthetic_keys(plate: Any) -> list[str]:
+    """The breakdown rows a synthetic plate counts in."""
+    h = plate.plate_height
+    size = "20-24" if h < 25 else "25-29" if h < 30 else "30-49" if h < 50 else "50+"
+    blur = "<0.5" if plate.blur < 0.5 else "0.5-0.8" if plate.blur < 0.8 else ">=0.8"
+    turn = max(abs(a) for a in plate.turn)
+    turned = "<10" if turn < 10 else "10-15" if turn < 15 else "15-20"
+    keys = ["all", f"{plate.lines} line(s)", f"{size} px", f"shape {plate.shape}"]
+    keys += [f"blur {blur}", f"turn {turned} deg", f"glare {plate.glare}"]
+    if h < 30:
+        keys += [f"20-29 px, {plate.lines} line(s)", f"20-29 px, blur {blur}"]
+    return keys
 
 
 def main() -> int:

@@ -211,13 +211,12 @@ def test_a_correction_is_checked_audited_and_kept_beside_the_machine_reading(
     violation_id = violation_of(db, packet_id).id
     assert violation_id is not None
     with db.session() as session:
+        locked = session.get(Violation, violation_id, with_for_update=True)
+        assert locked is not None
         with pytest.raises(AppError) as refused:
-            record_plate_correction(session, violation_id, "37-AB 246.8O0", "user:7")
+            record_plate_correction(session, locked, "37-AB 246.8O0", "user:7")
         assert refused.value.status_code == 422 and "Biển số" in refused.value.message_vi
-        with pytest.raises(AppError) as missing:
-            record_plate_correction(session, 10**9, PLATE, "user:7")
-        assert missing.value.status_code == 404
-        record_plate_correction(session, violation_id, "37-AB 246.86", "user:7")
+        record_plate_correction(session, locked, "37-AB 246.86", "user:7")
     violation = violation_of(db, packet_id)
     assert (violation.plate_text, violation.plate_printed) == ("37AB24686", "37-AB 246.86")
     assert violation.plate_corrected_by == "user:7" and violation.plate_corrected_at is not None

@@ -7,7 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from plates.locate import find_candidates, split_lines, warp
+from plates.locate import find_candidates, warp
+from plates.rows import split_lines
 from tests.plates.synth import render_plate
 
 

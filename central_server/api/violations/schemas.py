@@ -191,6 +191,13 @@ class PlateCorrection(BaseModel):
     )
     plate_colour: PlateColour | None = None
     plate_lines: int | None = Field(default=None, ge=1, le=2)
+    non_standard: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_]{1,32}$",
+        description="Only for a plate that fits no Vietnamese shape: its kind (`military`, "
+        "`temporary`, `registered_abroad`, as the plate grammar lists them); without it such a "
+        "plate is refused (422). Separators valid for the shape are kept as typed.",
+    )
     expected_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
     @field_validator("plate_printed")

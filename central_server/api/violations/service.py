@@ -6,7 +6,7 @@ Services never commit; status changes go through `workflow.transition()` only.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, exists, or_, true
 from sqlmodel import Session, col, select
@@ -15,6 +15,7 @@ from central_server import audit
 from central_server.api.violations.schemas import PlateCorrection, ViolationQuery
 from central_server.errors import AppError
 from central_server.models import AuditEvent, EvidencePart, Violation, ViolationStatus
+from central_server.plates_service import record_plate_correction
 from central_server.roles import Actor
 from central_server.workflow.claims import check_scope, lock_violation
 from central_server.workflow.deadlines import overdue_conditions
@@ -201,36 +202,21 @@ def _check_plate_editable(
 def correct_plate(
     session: Session, violation_id: int, body: PlateCorrection, *, actor: Actor, now: datetime
 ) -> Violation:
-    """Set the plate a reviewer reads (pending review only, not while another holds it)."""
+    """Set the plate a reviewer reads (pending review only, not while another holds it).
+
+    The one correction path: `plates_service.record_plate_correction` checks it against the
+    plate grammar (422 when it fits no shape and is not marked non-standard) and audits it.
+    """
     violation = lock_violation(session, violation_id)
     _check_plate_editable(session, violation, body, actor, now)
-    before = _plate_view(violation)
-    violation.plate_printed = body.plate_printed.strip().upper()
-    violation.plate_text = compact_plate(body.plate_printed)
-    if body.plate_colour is not None:
-        violation.plate_colour = body.plate_colour
-    if body.plate_lines is not None:
-        violation.plate_lines = body.plate_lines
-    violation.plate_corrected_by = actor.audit_name
-    violation.plate_corrected_at = now
-    session.add(violation)
-    session.flush()
-    audit.append(
+    lines: Literal[1, 2] | None = 1 if body.plate_lines == 1 else 2 if body.plate_lines else None
+    return record_plate_correction(
         session,
-        actor=actor.audit_name,
-        action="violation.plate_corrected",
-        entity_type="violation",
-        entity_id=violation_id,
-        before=before,
-        after=_plate_view(violation),
+        violation,
+        body.plate_printed,
+        actor,
+        lines=lines,
+        colour=body.plate_colour,
+        non_standard=body.non_standard,
+        now=now,
     )
-    return violation
-
-
-def _plate_view(violation: Violation) -> dict[str, Any]:
-    return {
-        "plate_text": violation.plate_text,
-        "plate_printed": violation.plate_printed,
-        "plate_colour": violation.plate_colour,
-        "plate_lines": violation.plate_lines,
-    }
