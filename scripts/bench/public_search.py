@@ -163,7 +163,7 @@ async def _connection(port: int, queue: asyncio.Queue[Any], out: list[Any]) -> N
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":")[1])
         await reader.readexactly(length)
-        out.append((time.perf_counter() - scheduled, hit, status))
+        out.append((time.perf_counter() - scheduled, hit, status, scheduled))
 
 
 async def _run_load(args: argparse.Namespace) -> dict[str, Any]:
@@ -189,7 +189,7 @@ async def _run_load(args: argparse.Namespace) -> dict[str, Any]:
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.wait_for(asyncio.gather(*workers), timeout=120)
-    return _summary(out, args.rate)
+    return _summary(out, args.rate, start)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -197,14 +197,19 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def _summary(out: list[Any], rate: float) -> dict[str, Any]:
-    latencies = [lat for lat, _, _ in out]
-    hits = [lat for lat, hit, _ in out if hit]
-    misses = [lat for lat, hit, _ in out if not hit]
+def _summary(out: list[Any], rate: float, start: float) -> dict[str, Any]:
+    latencies = [lat for lat, _, _, _ in out]
+    hits = [lat for lat, hit, _, _ in out if hit]
+    misses = [lat for lat, hit, _, _ in out if not hit]
+    # Where the tail is: p99 of each second of the step (a cold start shows in the first ones).
+    by_second: dict[int, list[float]] = {}
+    for lat, _, _, scheduled in out:
+        by_second.setdefault(int(scheduled - start), []).append(lat)
     return {
         "rate": rate,
         "requests": len(out),
-        "failures": sum(1 for _, _, status in out if status != 200),
+        "failures": sum(1 for _, _, status, _ in out if status != 200),
+        "p99_ms_by_second": [round(_pct(by_second[k], 0.99), 1) for k in sorted(by_second)],
         "p50_ms": round(_pct(latencies, 0.50), 2),
         "p99_ms": round(_pct(latencies, 0.99), 2),
         "hit_p50_ms": round(statistics.median(hits) * 1000, 3) if hits else None,
