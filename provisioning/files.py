@@ -2,9 +2,8 @@
 
 Everything lives beside the config (default `/etc/trafficwatch/`): the device key and the broker
 password (mode 0600), the server's public key, the broker CA and the enrolment record (0644).
-A file is written to a temporary name in the same folder, fsynced and renamed over the old one,
-so a power cut leaves either the old or the new file, never half of one; a secret is never
-readable by others, not even for a moment.
+Files are replaced atomically (`edge_agent.atomic_files`): a power cut leaves either the old or
+the new file, never half of one; a secret is never readable by others, not even for a moment.
 """
 
 from __future__ import annotations
@@ -12,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge_agent import atomic_files
 from provisioning.errors import CANT_CREATE, ProvisionError
 
 PRIVATE = 0o600
@@ -62,29 +61,10 @@ class BoxPaths:
 
 
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace `path` with `data`; a new file gets `mode` (default 0644), an existing one keeps
-    its mode and owner unless `mode` is given."""
+    """Replace `path` with `data` (`edge_agent.atomic_files`); a new file gets `mode` (default
+    0644), an existing one keeps its mode and owner unless `mode` is given."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        old = path.stat() if path.exists() else None
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
-        try:
-            final_mode = (
-                mode if mode is not None else (stat.S_IMODE(old.st_mode) if old else PUBLIC)
-            )
-            os.fchmod(fd, final_mode)
-            if old is not None and os.geteuid() == 0:
-                os.fchown(fd, old.st_uid, old.st_gid)
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            raise
-        _fsync_dir(path.parent)
+        atomic_files.write_atomic(path, data, mode, new_mode=PUBLIC)
     except OSError as exc:
         raise ProvisionError(
             CANT_CREATE,
@@ -108,17 +88,9 @@ def remove_secret(path: Path) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         path.unlink()
-        _fsync_dir(path.parent)
+        atomic_files.fsync_dir(path.parent)
 
 
 def file_mode(path: Path) -> int:
     """The permission bits of `path`."""
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -5,47 +5,17 @@
     site.remote.json     what the box remembers (`state.RemoteState`)
     site.replies/        replies waiting to be published (`replies.ReplySpool`)
 
-A file is written to a temporary name in the same folder, fsynced, renamed over the old one and
-the folder fsynced, so a power cut leaves the old or the new file, never half of one.
+Each is replaced with `edge_agent.atomic_files.write_atomic`: a power cut leaves the old or the
+new file, never half of one.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
+from edge_agent.atomic_files import fsync_dir, write_atomic
 
-def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace `path` with `data` (all or nothing); keeps the old file's mode unless given."""
-    if mode is None:
-        try:
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o640
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename or unlink in `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+__all__ = ["ConfigFiles", "fsync_dir", "write_atomic"]
 
 
 class ConfigFiles:
