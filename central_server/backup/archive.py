@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Protocol
 
+from central_server.atomic_files import write_atomic
 from central_server.backup.errors import BackupError
 from central_server.backup.manifest import (
     EVIDENCE_DIR,
@@ -124,18 +125,7 @@ def make_dirs(directory: Path, mode: int = DIR_MODE) -> None:
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     make_dirs(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data, mode)
 
 
 class DirWriter:

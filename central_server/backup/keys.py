@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from central_server.atomic_files import write_atomic
 from central_server.backup.archive import Writer, make_dirs
 from central_server.backup.dump import Snapshot
 from central_server.backup.manifest import FileEntry, Manifest
@@ -157,18 +157,7 @@ def write_secret(
 ) -> None:
     """Write a key or secret with its final mode from the first byte (new folders `dir_mode`)."""
     make_dirs(path.parent, dir_mode)
-    tmp = path.with_name(f".tmp-restore-{path.name}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, mode)
 
 
 def check_server_key(settings: Settings, manifest: Manifest) -> list[Check]:

@@ -8,10 +8,10 @@ generator again is a no-op the caller can see.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from central_server.atomic_files import write_atomic
 
 SECRET = 0o600  # private keys no broker needs (the CA key)
 BROKER_READS = 0o640  # what the broker's group must read: hashes, ACL, its TLS key, config
@@ -35,18 +35,7 @@ def write_file(path: Path, data: bytes, mode: int) -> Written:
             path.chmod(mode)
             return Written(path, mode, True)
         return Written(path, mode, False)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, mode)
     return Written(path, mode, True)
 
 
