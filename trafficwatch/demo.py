@@ -291,9 +291,9 @@ def main(argv: list[str]) -> int:
         say("[4/6] Evidence ingest subscribed (verifies, stores, acks each packet)")
         _start_api(settings, stack)
         base = f"http://{settings.api_host}:{settings.api_port}"
-        say(f"[5/6] API: {base}/docs (staff API; health: {base}/healthz)")
+        say(f"[5/6] Giao diện web / web UI: {base}/  (staff API: {base}/docs)")
         for name, password in _demo_accounts(settings, data_dir):
-            say(f"      đăng nhập / login: {name} / {password}  (POST {base}/api/v1/auth/login)")
+            say(f"      đăng nhập / login: {name} / {password}")
         line = _stop_line(args.stop_line)
         box = start_box(
             device_id=DEVICE_ID,
@@ -308,7 +308,10 @@ def main(argv: list[str]) -> int:
         stack.callback(box.agent.stop)
         say(box.describe())
         queue = f"{base}/api/v1/review/queue"
-        say(f"      hàng chờ duyệt / review queue: GET {queue} (log in as demo-operator)")
+        say(
+            f"      hàng chờ duyệt / review queue: {base}/review (web, as demo-operator) or "
+            f"GET {queue}"
+        )
         say("      Ctrl-C dừng / stops")
         _report(args, box.agent, settings, stop)
         say("Đang dừng / stopping (box first: its evidence goes to its outbox) ...")
