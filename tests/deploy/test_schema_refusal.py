@@ -20,6 +20,9 @@ from tests.central_server.api.harness import auth_settings
 from tests.fixtures.brokers import free_port
 from tests.fixtures.db import Database
 
+# End to end through real processes and brokers: in the slow suite (.ci/run runs it).
+pytestmark = pytest.mark.slow
+
 TRAFFICWATCH = str(Path(sys.executable).parent / "trafficwatch")
 REFUSAL = "trafficwatch server migrate"
 

@@ -17,6 +17,9 @@ from central_server.backup.manifest import decode_manifest
 from central_server.backup.reader import DirReader, read_manifest
 from tests.central_server.backup.conftest import System, Target
 
+# End to end through real processes and brokers: in the slow suite (.ci/run runs it).
+pytestmark = pytest.mark.slow
+
 
 def _flip(path: Path, offset: int = 0) -> None:
     data = bytearray(path.read_bytes())

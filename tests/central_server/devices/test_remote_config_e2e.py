@@ -30,6 +30,9 @@ from tests.factories_db import make_device, make_device_key
 from tests.fixtures.brokers import BrokerEndpoint, free_port
 from tests.fixtures.db import Database
 
+# End to end through real processes and brokers: in the slow suite (.ci/run runs it).
+pytestmark = pytest.mark.slow
+
 WAIT_S = 60.0
 
 

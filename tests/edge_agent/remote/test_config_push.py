@@ -24,6 +24,9 @@ from tests.edge_agent.packets import FORGER_KEY
 from tests.edge_agent.remote.box import BoxFiles, Centre, make_box, supervised
 from tests.fixtures.brokers import BrokerEndpoint, free_port
 
+# End to end through real processes and brokers: in the slow suite (.ci/run runs it).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def box(tmp_path: Path, broker: BrokerEndpoint) -> BoxFiles:
