@@ -219,8 +219,12 @@ class Settings(BaseSettings):
         raise ValueError(message)
 
 
+def env_file() -> str:
+    """The env file every settings class of the server reads: `TW_ENV_FILE`, else `./.env`."""
+    return os.environ.get("TW_ENV_FILE", ".env")
+
+
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Return the process-wide settings, read once (env file from `TW_ENV_FILE`, else `.env`)."""
-    env_file = os.environ.get("TW_ENV_FILE", ".env")
-    return Settings(_env_file=env_file)
+    return Settings(_env_file=env_file())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from central_server.settings import env_file
 
 
 class AuthSettings(BaseSettings):
@@ -74,4 +75,4 @@ class AuthSettings(BaseSettings):
 @functools.lru_cache(maxsize=1)
 def get_auth_settings() -> AuthSettings:
     """Return the process-wide account settings (env file from `TW_ENV_FILE`, else `.env`)."""
-    return AuthSettings(_env_file=os.environ.get("TW_ENV_FILE", ".env"))
+    return AuthSettings(_env_file=env_file())

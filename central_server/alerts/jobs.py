@@ -37,7 +37,7 @@ from central_server.metrics.service import read_snapshot
 from central_server.reports.jobs import ReportSettings, existing_revisions
 from central_server.reports.period import latest_closed_period
 from central_server.scheduler.models import JobRun
-from central_server.settings import Settings, get_settings
+from central_server.settings import Settings, env_file, get_settings
 from central_server.workflow.deadlines import VN_TZ
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def report_due(session: Session, now: datetime, grace_s: float) -> ReportDue | N
     first_run = session.execute(select(func.min(col(JobRun.started_at)))).scalar_one()
     if first_run is None:
         return None
-    run_at = ReportSettings().run_at
+    run_at = ReportSettings(_env_file=env_file()).run_at
     period = latest_closed_period(now, run_at)
     made_at = datetime.combine(period.cutoff_day, run_at, tzinfo=VN_TZ)
     return ReportDue(

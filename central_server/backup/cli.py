@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from central_server.backup.errors import (
     TargetNotEmptyError,
 )
 from central_server.backup.restore import RestoreOptions, RestoreReport, restore_backup
-from central_server.settings import Settings, get_settings
+from central_server.settings import Settings, env_file, get_settings
 
 
 def _progress(line: str) -> None:
@@ -35,7 +34,7 @@ def _progress(line: str) -> None:
 
 
 def _env_file_default() -> Path | None:
-    path = Path(os.environ.get("TW_ENV_FILE", ".env"))
+    path = Path(env_file())
     return path if path.is_file() else None
 
 
@@ -155,7 +154,7 @@ def _restore_settings(args: argparse.Namespace) -> Settings:
         overrides["database_url"] = args.database_url
     if not overrides:
         return get_settings()
-    return Settings(_env_file=os.environ.get("TW_ENV_FILE", ".env"), **overrides)
+    return Settings(_env_file=env_file(), **overrides)
 
 
 def restore(argv: list[str]) -> int:

@@ -39,7 +39,7 @@ from central_server.devices.tokens import claim_token, normalise_token
 from central_server.errors import AppError
 from central_server.models import Device, DeviceAssignment, DeviceKey, Site
 from central_server.server_keys import public_key_pem, register_server_key
-from central_server.settings import Settings
+from central_server.settings import Settings, env_file
 from protocol.errors import MalformedError
 from protocol.keys import Ed25519PrivateKey, Ed25519PublicKey, key_id, public_key_from_pem
 
@@ -84,7 +84,7 @@ class EnrolmentSettings(BaseSettings):
 @functools.lru_cache(maxsize=1)
 def get_enrolment_settings() -> EnrolmentSettings:
     """The process-wide enrolment settings, read once."""
-    return EnrolmentSettings()
+    return EnrolmentSettings(_env_file=env_file())
 
 
 def mosquitto_hash(password: str, *, salt: bytes | None = None) -> str:

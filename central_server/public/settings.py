@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from central_server.settings import env_file
+
 
 class PublicSettings(BaseSettings):
     """Rate limits, cache lifetimes and CORS origins of `/api/public/v1`."""
@@ -39,4 +41,4 @@ class PublicSettings(BaseSettings):
 
 def get_public_settings() -> PublicSettings:
     """Read the public search settings from the environment (and `.env`)."""
-    return PublicSettings()
+    return PublicSettings(_env_file=env_file())

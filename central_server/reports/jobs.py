@@ -25,6 +25,7 @@ from central_server.reports.render_csv import render_csv
 from central_server.reports.render_pdf import render_pdf
 from central_server.reports.render_xlsx import render_xlsx
 from central_server.reports.service import compute
+from central_server.settings import env_file
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def make_report(
 
 def scheduled_period(now: datetime, settings: ReportSettings | None = None) -> str:
     """The period the scheduler owes at `now` (the scheduler's run record key)."""
-    run_at = (settings or ReportSettings()).run_at
+    run_at = (settings or ReportSettings(_env_file=env_file())).run_at
     return latest_closed_period(now, run_at).label
 
 
@@ -96,7 +97,7 @@ def run_monthly(
     session: Session, store: EvidenceStore, now: datetime, settings: ReportSettings | None = None
 ) -> dict[str, Any]:
     """The scheduled job: the latest closed period's report, unless it already has one."""
-    period = latest_closed_period(now, (settings or ReportSettings()).run_at)
+    period = latest_closed_period(now, (settings or ReportSettings(_env_file=env_file())).run_at)
     if existing_revisions(session, period.label) > 0:
         logger.info("report %s already made: nothing to do", period.label)
         return {"period": period.label, "made": False}

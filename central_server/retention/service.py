@@ -33,6 +33,7 @@ from central_server.models import (
 )
 from central_server.retention.models import LegalHold, RetentionPurge
 from central_server.retention.settings import RetentionSettings
+from central_server.settings import env_file
 from central_server.workflow.models import PoliceRecord, PublishedViolation
 
 logger = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ def apply_retention(
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Purge everything due at `now` (or only list it with `dry_run`); no commit."""
-    settings = settings or RetentionSettings()
+    settings = settings or RetentionSettings(_env_file=env_file())
     due = plan(session, now, settings)
     summary = due.summary() | {"dry_run": dry_run}
     if dry_run:
